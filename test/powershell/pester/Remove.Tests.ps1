@@ -1,0 +1,110 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestDoubles.ps1')
+    $lib = Join-Path $PSScriptRoot '../../../src/powershell/lib'
+    . (Join-Path $lib 'CanonicalJson.ps1')
+    $script:Marker = Join-Path ([System.IO.Path]::GetTempPath()) ("wmi-hunter-pwned-" + [guid]::NewGuid())
+    $script:Hostile = "Evil'; `$(Set-Content -Path '$($script:Marker)' -Value 1); ```"`n;" + [char]0x0441 + 'md'
+    function New-Target { param([string]$Kind, [string]$ClassName, [string]$Key, [System.Collections.IDictionary]$Properties)
+        @{ kind = $Kind; namespace = 'root\subscription'; className = $ClassName; key = $Key; contentHash = (Get-WmiHunterContentHash 'root\subscription' $ClassName $Properties) }
+    }
+}
+
+Describe 'remove.ps1' {
+    BeforeEach {
+        $script:Repo = New-TestRepository
+        $script:RemovedClasses = New-Object System.Collections.ArrayList
+        $script:Filter = [ordered]@{ Name = $script:Hostile; Query = 'SELECT * FROM __TimerEvent'; QueryLanguage = 'WQL' }
+        $script:Consumer = [ordered]@{ Name = 'Payload'; CommandLineTemplate = 'cmd /c $(calc)' }
+        $script:Binding = [ordered]@{ Filter = '__EventFilter.Name="' + $script:Hostile.Replace('\', '\\').Replace('"', '\"') + '"'; Consumer = 'CommandLineEventConsumer.Name="Payload"' }
+        $script:Timer = [ordered]@{ TimerId = 'T1'; IntervalBetweenEvents = [uint32]60000 }
+        Add-TestObject $Repo 'root\subscription' '__EventFilter' $script:Filter
+        Add-TestObject $Repo 'root\subscription' 'CommandLineEventConsumer' $script:Consumer
+        Add-TestObject $Repo 'root\subscription' '__FilterToConsumerBinding' $script:Binding -Keys @('Filter', 'Consumer')
+        Add-TestObject $Repo 'root\subscription' '__IntervalTimerInstruction' $script:Timer -Keys @('TimerId')
+        Mock Get-CimInstance { Get-TestInstances $Repo $Namespace $ClassName }
+        Mock Remove-CimInstance { [void]$RemovedClasses.Add($InputObject.CimSystemProperties.ClassName); $Repo.Remove($InputObject) }
+        Mock Get-ItemProperty { throw 'no registry here' }
+        Mock Set-ItemProperty { }
+        $script:AllTargets = @(
+            (New-Target 'timer' '__IntervalTimerInstruction' 'T1' $script:Timer),
+            (New-Target 'filter' '__EventFilter' $script:Hostile $script:Filter),
+            (New-Target 'consumer' 'CommandLineEventConsumer' 'Payload' $script:Consumer),
+            (New-Target 'binding' '__FilterToConsumerBinding' ($script:Binding.Filter + '|' + $script:Binding.Consumer) $script:Binding)
+        )
+    }
+
+    It 'removes binding, then consumer, then filter, then timer, and verifies they are gone' {
+        $result = Invoke-TestScript remove @{ host = 'h1'; approvalId = 'A-1'; targets = $script:AllTargets }
+        $result.ExitCode | Should -Be 0 -Because $result.Text
+        @($RemovedClasses) | Should -Be @('__FilterToConsumerBinding', 'CommandLineEventConsumer', '__EventFilter', '__IntervalTimerInstruction')
+        $result.Document.results.status | Should -Be @('removed', 'removed', 'removed', 'removed')
+        $result.Document.verified | Should -BeTrue
+        $Repo.Count | Should -Be 0
+        Test-Path $script:Marker | Should -BeFalse
+    }
+
+    It 'backs every object up with all properties and a MOF that names them' {
+        $result = Invoke-TestScript remove @{ host = 'h1'; approvalId = 'A-1'; targets = $script:AllTargets }
+        $result.Document.backup.objects.Count | Should -Be 4
+        $consumer = $result.Document.backup.objects | Where-Object { $_.kind -eq 'consumer' }
+        $consumer.properties.CommandLineTemplate | Should -BeExactly 'cmd /c $(calc)'
+        $mof = $result.Document.backup.mof
+        $mof | Should -Match '#pragma namespace\("\\\\\\\\\.\\\\root\\\\subscription"\)'
+        $mof | Should -Match 'instance of __IntervalTimerInstruction[\s\S]*instance of __EventFilter[\s\S]*instance of CommandLineEventConsumer[\s\S]*instance of __FilterToConsumerBinding'
+        # The hostile name is one escaped MOF string: no raw quote, newline or non-ASCII character escapes it.
+        $mof | Should -Match ([regex]::Escape('Name = "Evil''; $(Set-Content -Path ') + '[^"\r\n]*' + [regex]::Escape('-Value 1); `\"\n;\x0441md";'))
+    }
+
+    It 'removes nothing when the content hash changed' {
+        $changed = $script:AllTargets[2].Clone()
+        $changed.contentHash = '0' * 64
+        $result = Invoke-TestScript remove @{ host = 'h1'; approvalId = 'A-1'; targets = @($changed) }
+        $result.Document.results[0].status | Should -Be 'skipped-changed'
+        $result.Document.results[0].currentHash | Should -Be $script:AllTargets[2].contentHash
+        $RemovedClasses.Count | Should -Be 0
+        $result.Document.backup.objects.Count | Should -Be 0
+    }
+
+    It 'skips, saying why, an object that vanished' {
+        $gone = New-Target 'consumer' 'CommandLineEventConsumer' 'Gone' ([ordered]@{ Name = 'Gone' })
+        $result = Invoke-TestScript remove @{ host = 'h1'; approvalId = 'A-1'; targets = @($gone) }
+        $result.Document.results[0].status | Should -Be 'skipped-missing'
+        $result.Document.results[0].message | Should -Match 'not found'
+    }
+
+    It 'drops the autorecover entry whose MOF would recreate a removed object' {
+        $mof = Join-Path ([System.IO.Path]::GetTempPath()) ("wmi-hunter-test-" + [guid]::NewGuid() + '.mof')
+        Set-Content -LiteralPath $mof -Value "instance of CommandLineEventConsumer`n{`n Name = `"Payload`";`n};"
+        $unrelated = Join-Path ([System.IO.Path]::GetTempPath()) ("wmi-hunter-test-" + [guid]::NewGuid() + '.mof')
+        Set-Content -LiteralPath $unrelated -Value "instance of CommandLineEventConsumer`n{`n Name = `"Other`";`n};"
+        $script:Written = $null
+        Mock Get-ItemProperty { [pscustomobject]@{ 'Autorecover MOFs' = @($unrelated, $mof) } }
+        Mock Set-ItemProperty { $script:Written = $Value } -ParameterFilter { $Name -eq 'Autorecover MOFs' }
+        try {
+            $result = Invoke-TestScript remove @{ host = 'h1'; approvalId = 'A-1'; targets = @($script:AllTargets[2]) }
+            $result.Document.autorecoverRemoved | Should -Be @($mof)
+            $result.Document.backup.autorecoverEntries | Should -Be @($mof)
+            Should -Invoke Set-ItemProperty -Times 1 -ParameterFilter { @($Value).Count -eq 1 -and $Value[0] -eq $unrelated }
+        }
+        finally { Remove-Item -LiteralPath $mof, $unrelated -Force }
+    }
+
+    It 'reports a removal the host refuses as failed, and keeps going' {
+        Mock Remove-CimInstance {
+            if ($InputObject.CimSystemProperties.ClassName -eq 'CommandLineEventConsumer') { throw (New-Object System.UnauthorizedAccessException 'Access denied') }
+            $Repo.Remove($InputObject)
+        }
+        $result = Invoke-TestScript remove @{ host = 'h1'; approvalId = 'A-1'; targets = $script:AllTargets }
+        ($result.Document.results | Where-Object { $_.target.kind -eq 'consumer' }).status | Should -Be 'failed'
+        ($result.Document.results | Where-Object { $_.target.kind -eq 'consumer' }).message | Should -Match 'access denied'
+        ($result.Document.results | Where-Object { $_.target.kind -eq 'filter' }).status | Should -Be 'removed'
+    }
+
+    It 'refuses a target without a well-formed hash, changing nothing' {
+        $bad = $script:AllTargets[0].Clone()
+        $bad.contentHash = 'ABC'
+        $result = Invoke-TestScript remove @{ host = 'h1'; approvalId = 'A-1'; targets = @($bad) }
+        $result.ExitCode | Should -Be 2
+        $RemovedClasses.Count | Should -Be 0
+    }
+}
