@@ -93,7 +93,7 @@ function encodedCommand(script: string): string {
   return Buffer.from(script, 'utf16le').toString('base64');
 }
 
-function collection(host: SampleHost, parts: { filters?: SampleObject[]; consumers?: SampleObject[]; bindings?: SampleObject[]; timers?: SampleObject[]; autorecoverMofs?: unknown[] }) {
+function collection(host: SampleHost, parts: { filters?: SampleObject[]; consumers?: SampleObject[]; bindings?: SampleObject[]; timers?: SampleObject[]; autorecoverMofs?: unknown[]; events?: unknown[] }) {
   return {
     schemaVersion: 1,
     host: {
@@ -113,7 +113,7 @@ function collection(host: SampleHost, parts: { filters?: SampleObject[]; consume
     timers: parts.timers ?? [],
     errors: [],
     autorecoverMofs: parts.autorecoverMofs ?? [],
-    events: [],
+    events: parts.events ?? [],
     eventsTruncated: false,
     lookbackHours: 24,
   };
@@ -173,7 +173,37 @@ function mofInstalled(): object {
     consumers: [activeScriptConsumer(host, ns, 'IntelGfxLogon', 'JScript', script)],
     bindings: [binding(host, ns, path('__EventFilter', 'IntelGfxLogon'), path('ActiveScriptEventConsumer', 'IntelGfxLogon'))],
     autorecoverMofs: [{ path: 'C:\\Users\\Public\\Libraries\\igfx.mof', present: false, sha256: null }],
+    events: mofInstallEvents(host, script),
   });
+}
+
+/** The Sysmon records of the installation, as the collector returns them: a JScript dropper runs mofcomp. */
+function mofInstallEvents(host: SampleHost, script: string): object[] {
+  const sysmonQuoted = (value: string) => ` "${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+  const event = (eventId: number, recordId: number, time: string, data: Record<string, string>) => ({
+    host: host.fqdn,
+    channel: 'Microsoft-Windows-Sysmon/Operational',
+    provider: 'Microsoft-Windows-Sysmon',
+    eventId,
+    recordId,
+    time,
+    data: { UtcTime: time.replace('T', ' ').replace('Z', ''), ...data },
+  });
+  const process = (recordId: number, time: string, guid: string, pid: number, image: string, commandLine: string, parent: { guid: string; pid: number; image: string; commandLine: string }) =>
+    event(1, recordId, time, {
+      ProcessGuid: guid, ProcessId: String(pid), Image: image, CommandLine: commandLine, User: 'CORP\\t.brandt', LogonId: '0x4c1f2a', IntegrityLevel: 'High',
+      ParentProcessGuid: parent.guid, ParentProcessId: String(parent.pid), ParentImage: parent.image, ParentCommandLine: parent.commandLine,
+    });
+  const wmi = (eventId: number, recordId: number, time: string, data: Record<string, string>) => event(eventId, recordId, time, { Operation: 'Created', User: 'CORP\\t.brandt', ...data });
+  const explorer = { guid: '{8d2e4a10-2c41-6747-4b01-000000001c00}', pid: 5120, image: 'C:\\Windows\\explorer.exe', commandLine: 'C:\\Windows\\Explorer.EXE' };
+  const dropper = { guid: '{8d2e4a10-6f83-6748-9a03-000000001c00}', pid: 7342, image: 'C:\\Windows\\System32\\wscript.exe', commandLine: '"C:\\Windows\\System32\\WScript.exe" "C:\\Users\\t.brandt\\Downloads\\IntelGfxUpdate.js"' };
+  return [
+    process(88231, '2026-11-28T14:02:11.204Z', dropper.guid, dropper.pid, dropper.image, dropper.commandLine, explorer),
+    process(88236, '2026-11-28T14:02:12.950Z', '{8d2e4a10-6f84-6748-9b03-000000001c00}', 7410, 'C:\\Windows\\System32\\wbem\\mofcomp.exe', '"C:\\Windows\\System32\\wbem\\mofcomp.exe" C:\\Users\\Public\\Libraries\\igfx.mof', dropper),
+    wmi(19, 88239, '2026-11-28T14:02:13.402Z', { EventNamespace: sysmonQuoted('root\\cimv2'), Name: sysmonQuoted('IntelGfxLogon'), Query: sysmonQuoted("SELECT * FROM __InstanceCreationEvent WITHIN 15 WHERE TargetInstance ISA 'Win32_LogonSession' AND TargetInstance.LogonType = 2") }),
+    wmi(20, 88240, '2026-11-28T14:02:13.418Z', { Name: sysmonQuoted('IntelGfxLogon'), Type: 'Script', Destination: sysmonQuoted(script) }),
+    wmi(21, 88241, '2026-11-28T14:02:13.433Z', { Consumer: sysmonQuoted('ActiveScriptEventConsumer.Name="IntelGfxLogon"'), Filter: sysmonQuoted('__EventFilter.Name="IntelGfxLogon"') }),
+  ];
 }
 
 function windowsDefaults(): object {

@@ -25,6 +25,13 @@ export interface HuntRequest {
   hosts: string[];
   lookbackHours?: number;
   playbook?: string;
+  /** Values for the playbook's declared parameters (checked against their types). */
+  params?: Record<string, unknown>;
+  /**
+   * The same key within 24 h returns the hunt it started (`deduplicated: true`) instead of a new one:
+   * a Slack trigger id, an HTTP Idempotency-Key, an alert id.
+   */
+  idempotencyKey?: string;
   requestedBy: Actor;
   /** The alert that started the hunt, when one did. */
   trigger?: { source: string; alertId: string; summary: string; rule?: string };
@@ -74,6 +81,8 @@ export interface ApprovalRequest {
   decisions: ApprovalDecision[];
   removal: (RemovalResult & { backupId: string }) | null;
   slack?: SlackThread;
+  /** The playbook whose approval gate and removal steps apply. */
+  playbook?: string;
 }
 
 export interface Engine {
@@ -90,4 +99,6 @@ export interface Engine {
   decide(input: { approvalId: string; decision: 'approve' | 'deny'; actor: Actor; reason?: string; actorGroups?: string[] }): Promise<ApprovalRequest>;
   restore(input: { backupId: string; requestedBy: Actor; slack?: SlackThread }): Promise<{ jobId: string }>;
   getRestoreResult?(jobId: string): Promise<RestoreResult | null>;
+  /** The approval requests of a hunt, oldest first. */
+  listApprovals?(huntId: string): Promise<ApprovalRequest[]>;
 }

@@ -10,6 +10,8 @@ export const ExitCode = {
   BadInput: 2,
   /** Anything else went wrong (a host, a service, a bug). */
   Failure: 3,
+  /** Added to 0 or 1 when some input records could not be read: the report is partial (4 or 5). */
+  PartialInput: 4,
 } as const;
 
 const BAD_INPUT_CODES: ReadonlySet<ErrorCode> = new Set([

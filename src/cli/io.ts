@@ -8,6 +8,8 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   cwd: string;
   now(): Date;
+  /** Whether stderr is a terminal: progress is shown only there. */
+  stderrIsTerminal?: boolean;
   /** Commands report their outcome here; main() returns the last value set (0 when none). */
   setExitCode(code: number): void;
 }
@@ -22,5 +24,6 @@ export function processEnvironment(): CliEnvironment {
     env: process.env,
     cwd: process.cwd(),
     now: () => new Date(),
+    stderrIsTerminal: process.stderr.isTTY === true,
   };
 }

@@ -1,5 +1,9 @@
 import { Command } from 'commander';
 import { registerAnalyze } from './commands/analyze.js';
+import { registerTrace } from './commands/trace.js';
+import { registerPlaybooks } from './commands/playbooks.js';
+import { registerServe } from './commands/serve.js';
+import { registerWorker } from './commands/worker.js';
 import type { CliIo } from './io.js';
 
 /**
@@ -8,7 +12,7 @@ import type { CliIo } from './io.js';
  */
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerAnalyze];
+export const COMMANDS: readonly RegisterCommand[] = [registerAnalyze, registerTrace, registerServe, registerWorker, registerPlaybooks];
 
 export const CLI_VERSION = '0.1.0';
 

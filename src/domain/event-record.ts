@@ -19,6 +19,10 @@ export const EventRecordSchema = z.object({
   recordId: z.number().int().nonnegative().nullable(),
   time: z.string(),
   data: z.record(z.string(), z.string()),
+  /** The process that logged the event (System/Execution/@ProcessID), when the export kept it. */
+  processId: z.number().int().nonnegative().optional(),
+  /** The SID the event was logged for (System/Security/@UserID), when the export kept it. */
+  userSid: z.string().optional(),
 });
 export type EventRecord = z.infer<typeof EventRecordSchema>;
 

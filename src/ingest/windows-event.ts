@@ -2,8 +2,8 @@ import type { EventRecord } from '../domain/event-record.js';
 import { toUtcIso } from '../domain/time.js';
 
 /**
- * The parts of one Windows event as the XML and binary EVTX readers see them (System element,
- * EventData or UserData). Both readers end here, so they produce identical records.
+ * The parts of one Windows event as the XML, evtx_dump-JSON and binary EVTX readers see them
+ * (System element, EventData or UserData). All of them end here, so they produce identical records.
  */
 export interface WindowsEventParts {
   provider: string | null;
@@ -17,6 +17,10 @@ export interface WindowsEventParts {
   eventData: Record<string, string>;
   /** UserData's leaves by element name (the wrapper element, e.g. Operation_ESStoConsumerBinding, dropped). */
   userData: Record<string, string>;
+  /** System/Execution/@ProcessID: the process that logged the event (PowerShell's own pid for 4103/4104). */
+  processId?: number | null;
+  /** System/Security/@UserID: the SID the event was logged for. */
+  userSid?: string | null;
 }
 
 export class EventPartsError extends Error {}
@@ -33,5 +37,7 @@ export function eventRecordFromParts(parts: WindowsEventParts): EventRecord {
     recordId: parts.recordId,
     time,
     data: { ...parts.userData, ...parts.eventData },
+    ...(parts.processId !== undefined && parts.processId !== null ? { processId: parts.processId } : {}),
+    ...(parts.userSid ? { userSid: parts.userSid } : {}),
   };
 }

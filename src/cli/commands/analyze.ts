@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander';
 import { loadAllowlist } from '../../allowlist/load-allowlist.js';
-import { analyzeObjects } from '../../domain/analysis/analyze.js';
 import { isHighOrAbove, type Report } from '../../domain/finding.js';
-import { buildReport, collectionProblems, hostSummaryOf, mergeHostSummaries } from '../../domain/report/build-report.js';
+import { buildReport } from '../../domain/report/build-report.js';
 import { parseHuntId } from '../../domain/report/hunt-id.js';
 import { renderJson } from '../../domain/report/render-json.js';
 import { renderMarkdown } from '../../domain/report/render-markdown.js';
@@ -10,12 +9,15 @@ import { renderText } from '../../domain/report/render-text.js';
 import { ExitCode } from '../exit-codes.js';
 import { allocateHuntId, stateDirFrom } from '../hunt-sequence.js';
 import type { CliIo } from '../io.js';
-import { readCollections } from '../read-collections.js';
+import { expandInputs } from '../../ingest/input-loader.js';
+import { analyzeInputs } from '../../ingest/offline-analysis.js';
+import { progressReporter } from '../progress.js';
 
 /**
- * `wmi-hunter analyze <files...>`: offline analysis of collection files. Reads and validates every
- * input first (bad input: exit 2, no hunt id taken), then analyzes, numbers the hunt and prints the
- * report. Exit 1 when any finding is High or Critical, 0 otherwise.
+ * `wmi-hunter analyze <files...>`: offline analysis of collection files and exported event logs,
+ * mixed. Reads and validates every input first (bad input: exit 2, no hunt id taken), then analyzes,
+ * traces origins, numbers the hunt and prints the report. Exit 1 when any finding is High or
+ * Critical, 0 otherwise; 4 is added when some event records could not be read (partial input).
  */
 export const REPORT_FORMATS = ['text', 'markdown', 'json'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -38,11 +40,14 @@ export function registerAnalyze(program: Command, io: CliIo): void {
     .command('analyze')
     .summary('analyze collection files offline and print the hunt report')
     .description(
-      'Reads collection files (schema version 1; a directory stands for the *.json files in it), joins filters, ' +
-        'consumers and bindings across namespaces, scores each finding with its reasons, and prints the hunt report.\n\n' +
-        'Exit codes: 0 nothing High or above, 1 something High or Critical, 2 bad input (nothing is analyzed).',
+      'Reads collection files (schema version 1) and exported Windows event logs (JSON lines, evtx_dump JSON, event ' +
+        'XML, .evtx), mixed; a directory stands for the files in it. Rebuilds the subscriptions the events describe, ' +
+        'joins filters, consumers and bindings across namespaces, scores each finding with its reasons, traces its ' +
+        'origin, and prints the hunt report.\n\n' +
+        'Exit codes: 0 nothing High or above, 1 something High or Critical, 2 bad input (nothing is analyzed); ' +
+        '4 is added when some event records could not be read (the report is partial).',
     )
-    .argument('<files...>', 'collection JSON files or directories of them')
+    .argument('<files...>', 'collections, event exports, or directories of them')
     .addOption(new Option('-f, --format <format>', 'report format').choices(REPORT_FORMATS).default('text'))
     .option('-a, --allowlist <file>', 'an extra allowlist file (YAML/JSON, version 1); repeatable', collect, [])
     .option('--no-default-allowlist', 'leave out the shipped allowlist/default.yaml')
@@ -51,22 +56,26 @@ export function registerAnalyze(program: Command, io: CliIo): void {
     .action(async (files: string[], flags: AnalyzeFlags) => {
       if (flags.huntId !== undefined) parseHuntId(flags.huntId);
       const allowlist = await loadAllowlist({ files: flags.allowlist, includeDefault: flags.defaultAllowlist });
-      const loaded = await readCollections(files, io.cwd);
-      const findings = analyzeObjects(
-        loaded.flatMap((l) => l.objects),
-        { allowlist },
-      );
+      const progress = progressReporter(io);
+      const analysis = await analyzeInputs(await expandInputs(files, io.cwd), {
+        cwd: io.cwd,
+        allowlist,
+        ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
+      });
+      progress.done();
+      for (const skipped of analysis.skipped) io.stderr(`wmi-hunter: skipped ${skipped}: not an event export or a collection\n`);
       const generatedAt = io.now();
       const huntId = flags.huntId ?? (await allocateHuntId(stateDirFrom(io.env, io.cwd), generatedAt));
       const report = buildReport({
         huntId,
         generatedAt: generatedAt.toISOString(),
-        hosts: mergeHostSummaries(loaded.map((l) => hostSummaryOf(l.collection, l.source))),
-        findings,
-        problems: loaded.flatMap((l) => collectionProblems(l.collection, l.source)),
+        hosts: analysis.hosts,
+        findings: analysis.findings,
+        problems: analysis.problems,
       });
       io.stdout(RENDERERS[flags.format](report));
-      io.setExitCode(report.findings.some((f) => isHighOrAbove(f.riskLevel)) ? ExitCode.FindingsHighOrAbove : ExitCode.Ok);
+      const high = report.findings.some((f) => isHighOrAbove(f.riskLevel));
+      io.setExitCode((high ? ExitCode.FindingsHighOrAbove : ExitCode.Ok) + (analysis.problems.length > 0 ? ExitCode.PartialInput : 0));
     });
 }
 

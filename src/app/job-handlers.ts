@@ -1,0 +1,530 @@
+import type { Job } from 'bullmq';
+import type { Collection } from '../domain/collection.js';
+import type { Finding } from '../domain/finding.js';
+import type { HostExecutor, RemovalBackup, RemovalResult } from '../domain/ports.js';
+import type { HostSummary } from '../domain/report/build-report.js';
+import { CodedError, ErrorCode, asCodedError } from '../errors.js';
+import { atOrAbove, resolveValue, stepsOfPhase, type PlaybookRegistry } from '../playbooks/playbook-registry.js';
+import type { Step } from '../playbooks/playbook-schema.js';
+import { runSteps, type StepState } from '../playbooks/step-runner.js';
+import { postpone, runJob, type RunContext } from '../queue/job-runner.js';
+import {
+  jobIds,
+  type FinalizeJobData,
+  type HostJobData,
+  type NotifyJobData,
+  type RemoveJobData,
+  type RestoreJobData,
+  type SweepJobData,
+  type TraceJobData,
+} from '../queue/queue-names.js';
+import type { Queues } from '../queue/queues.js';
+import type { WorkerSpec } from '../queue/worker-host.js';
+import type { HostResult, HuntMeta } from '../store/hunt-store.js';
+import type { Store } from '../store/store.js';
+import type { HuntAnalysis } from './analysis.js';
+import type { ApprovalRequest, HuntStatus } from './engine.js';
+import { HuntEngine, SYSTEM_ACTOR, removalTargets } from './hunt-engine.js';
+import type { HuntNotifications } from './notifications.js';
+
+/**
+ * What each job does. Host jobs run the playbook's host phase (collect, analyze, trace) and fan in
+ * through one atomic count; the last host queues the finalize job, which runs the hunt phase
+ * (report, request-approval, notify). An approval queues the remove job (removal phase: remove,
+ * verify, restore, notify). Every step's evidence is stored and its hash audited.
+ */
+export interface JobHandlerDeps {
+  store: Store;
+  queues: Queues;
+  playbooks: PlaybookRegistry;
+  engine: HuntEngine;
+  executor: HostExecutor;
+  analysis: HuntAnalysis;
+  notifications: HuntNotifications | null;
+  timeoutsMs: { hunt: number; trace: number; remove: number; restore: number };
+  concurrency: { hunt: number; trace: number; remove: number; restore: number; notify: number };
+  shutdownSignal: AbortSignal;
+  sweepHosts: string[];
+  /** How long a job waits before trying a host that another job is changing. */
+  hostBusyDelayMs?: number;
+  now?: () => Date;
+}
+
+const PROGRESS_UPDATES = 10;
+const HOST_LOCK_MARGIN_MS = 60_000;
+
+export class JobHandlers {
+  private readonly now: () => Date;
+
+  constructor(private readonly deps: JobHandlerDeps) {
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  workerSpecs(): WorkerSpec[] {
+    const { concurrency } = this.deps;
+    const specs: WorkerSpec[] = [
+      { queue: 'hunt', concurrency: concurrency.hunt, processor: (job, token, cancel) => this.huntQueue(job, token, cancel) },
+      { queue: 'trace', concurrency: concurrency.trace, processor: (job, token, cancel) => this.trace(job as Job<TraceJobData>, token, cancel) },
+      { queue: 'remove', concurrency: concurrency.remove, processor: (job, token, cancel) => this.remove(job as Job<RemoveJobData>, token, cancel) },
+      { queue: 'restore', concurrency: concurrency.restore, processor: (job, token, cancel) => this.restore(job as Job<RestoreJobData>, token, cancel) },
+    ];
+    if (this.deps.notifications) {
+      specs.push({ queue: 'notify', concurrency: concurrency.notify, processor: (job) => this.notify(job as Job<NotifyJobData>) });
+    }
+    return specs;
+  }
+
+  /** Registers the schedules of sweep playbooks (one scheduler per playbook, replaced on each boot). */
+  async syncSchedules(): Promise<string[]> {
+    if (this.deps.sweepHosts.length === 0) return [];
+    const scheduled = this.deps.playbooks.scheduled();
+    for (const { entry, everyMs } of scheduled) {
+      await this.deps.queues.hunt.upsertJobScheduler(`sweep-${entry.playbook.name}`, { every: everyMs }, {
+        name: 'sweep',
+        data: { playbook: entry.playbook.name } satisfies SweepJobData,
+      });
+    }
+    return scheduled.map(({ entry }) => entry.playbook.name);
+  }
+
+  private huntQueue(job: Job, token: string | undefined, cancel?: AbortSignal): Promise<unknown> {
+    switch (job.name) {
+      case 'host':
+        return this.host(job as Job<HostJobData>, token, cancel);
+      case 'finalize':
+        return this.finalize(job as Job<FinalizeJobData>, token, cancel);
+      case 'sweep':
+        return this.sweep(job as Job<SweepJobData>);
+      default:
+        throw new CodedError(ErrorCode.BadInput, `unknown hunt job ${job.name}`);
+    }
+  }
+
+  private options(timeoutMs: number, cancel: AbortSignal | undefined, onFinalFailure?: (error: CodedError) => Promise<void>) {
+    return { timeoutMs, shutdownSignal: this.deps.shutdownSignal, ...(cancel ? { cancelSignal: cancel } : {}), ...(onFinalFailure ? { onFinalFailure } : {}) };
+  }
+
+  async host(job: Job<HostJobData>, token: string | undefined, cancel?: AbortSignal): Promise<{ findings: number }> {
+    const { huntId, host } = job.data;
+    const failHost = (error: CodedError) => this.completeHost(huntId, failedResult(host, error), []);
+    return runJob(job, token, this.options(this.deps.timeoutsMs.hunt, cancel, failHost), async ({ signal }) => {
+      const playbook = this.deps.playbooks.get(job.data.playbook).playbook;
+      let collection: Collection | null = null;
+      let collectionRef: { id: string; sha256: string } | null = null;
+      let findings: Finding[] = [];
+      let traceQueued = false;
+      const state = stepState(job.data.params, () => findings);
+      await runSteps(stepsOfPhase(playbook, 'host'), state, async (step) => {
+        if (step.action === 'collect') {
+          collection = await this.deps.executor.collect({ host, lookbackHours: job.data.lookbackHours, maxEvents: job.data.maxEvents }, signal);
+          const stored = await this.deps.store.evidence.putJson('collection', collection);
+          collectionRef = { id: stored.id, sha256: stored.sha256 };
+          await this.deps.store.audit.append({
+            actor: SYSTEM_ACTOR,
+            action: 'evidence.stored',
+            target: stored.id,
+            huntId,
+            hashes: { collection: stored.sha256 },
+            details: { host, kind: 'collection', bytes: stored.bytes },
+          });
+        } else if (step.action === 'analyze') {
+          findings = this.deps.analysis.analyze(requireCollection(collection, step), { allowlist: step.with.allowlist });
+        } else if (step.action === 'trace') {
+          await this.deps.queues.trace.add(
+            'trace',
+            { huntId, host, playbook: playbook.name, collectionId: requireCollectionRef(collectionRef, step).id, findings, stepFailures: state.failures },
+            { jobId: jobIds.trace(huntId, host) },
+          );
+          traceQueued = true;
+        }
+      });
+      if (!traceQueued) await this.completeHost(huntId, doneResult(host, collection, collectionRef, findings, state.failures, this.deps.analysis), findings);
+      return { findings: findings.length };
+    });
+  }
+
+  async trace(job: Job<TraceJobData>, token: string | undefined, cancel?: AbortSignal): Promise<{ findings: number }> {
+    const { huntId, host, collectionId } = job.data;
+    const failHost = (error: CodedError) => this.completeHost(huntId, failedResult(host, error), []);
+    const step = this.deps.playbooks.get(job.data.playbook).playbook.steps.find((entry) => entry.action === 'trace');
+    return runJob(job, token, this.options(this.deps.timeoutsMs.trace, cancel, failHost), async () => {
+      const { document: collection, sha256 } = await this.deps.store.evidence.getJson<Collection>(collectionId);
+      const stepFailures = { ...job.data.stepFailures };
+      let findings = job.data.findings;
+      try {
+        findings = this.deps.analysis.trace(job.data.findings, collection);
+      } catch (thrown) {
+        if (step?.onFailure !== 'continue') throw thrown;
+        const error = asCodedError(thrown);
+        stepFailures[step.id] = `${error.code}: ${error.message}`;
+      }
+      await this.completeHost(huntId, doneResult(host, collection, { id: collectionId, sha256 }, findings, stepFailures, this.deps.analysis), findings);
+      return { findings: findings.length };
+    });
+  }
+
+  /** Records one host's outcome once; the host that completes the hunt queues its finalize job. */
+  private async completeHost(huntId: string, result: HostResult, findings: Finding[]): Promise<void> {
+    const progress = await this.deps.store.hunts.recordHostResult(huntId, result, findings);
+    if (progress.recorded && progressWorthTelling(progress.done + progress.failed, progress.total)) {
+      await this.deps.engine.notify({ kind: 'hunt-updated', huntId }, jobIds.notify(huntId, `progress-${progress.done + progress.failed}`));
+    }
+    // LIFO: a finished hunt's report does not wait behind the host jobs of other, larger hunts.
+    if (progress.complete) await this.deps.queues.hunt.add('finalize', { huntId }, { jobId: jobIds.finalize(huntId), lifo: true });
+  }
+
+  async finalize(job: Job<FinalizeJobData>, token: string | undefined, cancel?: AbortSignal): Promise<{ status: HuntStatus }> {
+    const { huntId } = job.data;
+    const { store } = this.deps;
+    const onFinalFailure = async (error: CodedError) => {
+      // The audit entry is written before the status is visible, so the log never lags what clients see.
+      if (await store.hunts.claimOnce(huntId, 'finished')) {
+        await store.audit.append({ actor: SYSTEM_ACTOR, action: 'hunt.failed', target: huntId, huntId, details: { code: error.code, message: error.message } });
+      }
+      if (await store.hunts.finish(huntId, 'failed', this.now().toISOString())) {
+        await this.deps.engine.notify({ kind: 'hunt-updated', huntId }, jobIds.notify(huntId, 'failed'));
+      }
+    };
+    return runJob(job, token, this.options(this.deps.timeoutsMs.hunt, cancel, onFinalFailure), async () => {
+      const meta = await store.hunts.requireMeta(huntId);
+      const playbook = this.deps.playbooks.get(meta.playbook).playbook;
+      const results = await store.hunts.getHostResults(huntId);
+      const findings = await store.hunts.getFindings(huntId);
+      let newFindings = 0;
+      const notifications: Array<[NotifyJobData, string]> = [];
+      const state = stepState(meta.params, () => findings, () => newFindings);
+      for (const result of results) Object.assign(state.failures, result.stepFailures);
+      for (const stepId of Object.keys(state.failures)) state.outcomes[stepId] = 'failed';
+
+      await runSteps(stepsOfPhase(playbook, 'hunt'), state, async (step) => {
+        if (step.action === 'report') newFindings = await this.report(meta, results, findings, step.with.onlyNew);
+        else if (step.action === 'request-approval') await this.requestApprovals(meta, findings, step);
+        else if (step.action === 'notify') notifications.push(...(await this.huntNotifications(meta, step.with.event)));
+      });
+
+      const failed = results.filter((result) => result.outcome === 'failed').length;
+      const status: HuntStatus = failed === results.length ? 'failed' : failed > 0 || Object.keys(state.failures).length > 0 ? 'partial' : 'completed';
+      if (await store.hunts.claimOnce(huntId, 'finished')) {
+        const reportRef = await store.hunts.getReportRef(huntId);
+        await store.stats.increment(countBy(findings.filter((finding) => !finding.benign), (finding) => `findings:${finding.riskLevel}`));
+        await store.audit.append({
+          actor: SYSTEM_ACTOR,
+          action: 'hunt.finished',
+          target: huntId,
+          huntId,
+          hashes: reportRef ? { report: reportRef.sha256 } : {},
+          details: { status, hosts: results.length, failedHosts: failed, findings: findings.length, newFindings, stepFailures: state.failures },
+        });
+      }
+      await store.hunts.finish(huntId, status as 'completed' | 'partial' | 'failed', this.now().toISOString());
+      for (const [data, jobId] of notifications) await this.deps.engine.notify(data, jobId);
+      return { status };
+    });
+  }
+
+  /** Builds and stores the report once (a retried finalize reuses it); returns how many findings were new. */
+  private async report(meta: HuntMeta, results: HostResult[], findings: Finding[], onlyNew: boolean): Promise<number> {
+    const { store } = this.deps;
+    const existing = await store.hunts.getReportRef(meta.huntId);
+    if (existing) {
+      const report = await this.deps.engine.getReport(meta.huntId);
+      return onlyNew ? (report?.findings.length ?? 0) : 0;
+    }
+    let reported = findings;
+    if (onlyNew) {
+      reported = [];
+      for (const result of results.filter((entry) => entry.outcome === 'done')) {
+        const hostFindings = findings.filter((finding) => finding.host.toLowerCase() === result.host.toLowerCase());
+        const previous = await store.hunts.swapBaseline(meta.playbook, result.host, hostFindings.map((finding) => finding.contentHash));
+        const seen = new Set(previous ?? []);
+        reported.push(...hostFindings.filter((finding) => !seen.has(finding.contentHash)));
+      }
+    }
+    const report = this.deps.analysis.buildReport({
+      huntId: meta.huntId,
+      generatedAt: this.now().toISOString(),
+      hosts: results.map(hostSummaryOf).sort((a, b) => a.host.localeCompare(b.host)),
+      findings: reported,
+      problems: results.flatMap((result) => result.problems),
+    });
+    const stored = await store.evidence.putJson('report', report);
+    if (await store.hunts.setReport(meta.huntId, stored.id, stored.sha256)) {
+      await store.audit.append({
+        actor: SYSTEM_ACTOR,
+        action: 'evidence.stored',
+        target: stored.id,
+        huntId: meta.huntId,
+        hashes: { report: stored.sha256 },
+        details: { kind: 'report', findings: reported.length, onlyNew, bytes: stored.bytes },
+      });
+    }
+    return onlyNew ? reported.length : 0;
+  }
+
+  private async requestApprovals(meta: HuntMeta, findings: Finding[], step: Extract<Step, { action: 'request-approval' }>): Promise<void> {
+    const threshold = resolveValue(step.with.minRisk, meta.params as Record<string, string>);
+    const byHost = new Map<string, Finding[]>();
+    for (const finding of findings) {
+      if (finding.benign || !atOrAbove(finding.riskLevel, threshold)) continue;
+      const key = finding.host.toLowerCase();
+      byHost.set(key, [...(byHost.get(key) ?? []), finding]);
+    }
+    for (const hostFindings of byHost.values()) {
+      if (removalTargets(hostFindings).length === 0) continue;
+      await this.deps.engine.createApproval(meta.huntId, hostFindings, meta.playbook, step, meta.requestedBy, meta.slack);
+    }
+  }
+
+  private async huntNotifications(meta: HuntMeta, event: string): Promise<Array<[NotifyJobData, string]>> {
+    if (event === 'report') return [[{ kind: 'hunt-completed', huntId: meta.huntId }, jobIds.notify(meta.huntId, 'report')]];
+    if (event === 'approval-requested') {
+      const ids = await this.deps.store.approvals.listForHunt(meta.huntId);
+      return ids.map((approvalId) => [{ kind: 'approval-updated', approvalId }, jobIds.notify(approvalId, 'requested')]);
+    }
+    return [[{ kind: 'hunt-updated', huntId: meta.huntId }, jobIds.notify(meta.huntId, event)]];
+  }
+
+  async remove(job: Job<RemoveJobData>, token: string | undefined, cancel?: AbortSignal): Promise<{ status: string }> {
+    const { approvalId } = job.data;
+    const { store } = this.deps;
+    const initial = await store.approvals.require(approvalId);
+    if (initial.status !== 'approved' && initial.status !== 'executing') {
+      throw new CodedError(ErrorCode.ApprovalRequired, `approval ${approvalId} is ${initial.status}; nothing is removed`, { approvalId });
+    }
+    if (!(await store.hostLocks.acquire(initial.host, String(job.id), this.deps.timeoutsMs.remove + HOST_LOCK_MARGIN_MS))) {
+      return postpone(job, token, this.deps.hostBusyDelayMs ?? 2_000);
+    }
+    const onFinalFailure = async (error: CodedError) => {
+      if (await store.approvals.transition(approvalId, ['approved', 'executing'], 'failed')) {
+        await store.audit.append({ actor: SYSTEM_ACTOR, action: 'removal.failed', target: approvalId, huntId: initial.huntId, details: { code: error.code, message: error.message } });
+        await this.deps.engine.notify({ kind: 'removal-finished', approvalId }, jobIds.notify(approvalId, 'removal'));
+      }
+    };
+    try {
+      return await runJob(job, token, this.options(this.deps.timeoutsMs.remove, cancel, onFinalFailure), (context) => this.runRemoval(initial, context));
+    } finally {
+      await store.hostLocks.release(initial.host, String(job.id));
+    }
+  }
+
+  private async runRemoval(approval: ApprovalRequest, { signal }: RunContext): Promise<{ status: string }> {
+    const { store, executor } = this.deps;
+    const { approvalId, huntId, host } = approval;
+    if (await store.approvals.transition(approvalId, ['approved'], 'executing')) {
+      await store.audit.append({ actor: SYSTEM_ACTOR, action: 'removal.started', target: approvalId, huntId, details: { host } });
+    }
+    const meta = await store.hunts.requireMeta(huntId);
+    const playbook = this.deps.playbooks.get(approval.playbook ?? meta.playbook).playbook;
+    const targets = removalTargets(approval.findings);
+    let removal: (RemovalResult & { backupId: string }) | null = null;
+    const notifications: Array<[NotifyJobData, string]> = [];
+    const state = stepState(meta.params, () => approval.findings);
+    await runSteps(stepsOfPhase(playbook, 'removal'), state, async (step) => {
+      if (step.action === 'remove') {
+        const result = await executor.remove({ host, targets, approvalId }, signal);
+        const backup = await store.evidence.putJson('backup', result.backup);
+        removal = { ...result, backupId: backup.id };
+        await store.audit.append({
+          actor: SYSTEM_ACTOR,
+          action: 'evidence.stored',
+          target: backup.id,
+          huntId,
+          hashes: { backup: backup.sha256 },
+          details: { kind: 'backup', host, approvalId, objects: result.backup.objects.length },
+        });
+        await store.audit.append({
+          actor: SYSTEM_ACTOR,
+          action: 'removal.objects',
+          target: approvalId,
+          huntId,
+          hashes: Object.fromEntries(result.results.map((entry) => [`${entry.target.kind}:${entry.target.namespace}:${entry.target.className}:${entry.target.key}`, entry.target.contentHash])),
+          details: { host, results: result.results.map((entry) => ({ key: entry.target.key, status: entry.status, currentHash: entry.currentHash })), autorecoverRemoved: result.autorecoverRemoved },
+        });
+      } else if (step.action === 'verify') {
+        const done = requireRemoval(removal, step);
+        const failedObjects = done.results.filter((entry) => entry.status === 'failed');
+        if (!done.verified || failedObjects.length > 0) {
+          throw new CodedError(ErrorCode.ScriptError, `verification failed on ${host}: ${failedObjects.length} object(s) failed to remove, re-scan verified=${done.verified}`, { host });
+        }
+      } else if (step.action === 'restore') {
+        const done = requireRemoval(removal, step);
+        const result = await executor.restore({ host, backup: done.backup }, signal);
+        await store.audit.append({ actor: SYSTEM_ACTOR, action: 'restore.completed', target: done.backupId, huntId, details: { host, verified: result.verified, reason: 'playbook' } });
+      } else if (step.action === 'notify') {
+        notifications.push([{ kind: 'removal-finished', approvalId }, jobIds.notify(approvalId, step.with.event)]);
+      }
+    });
+    const finished = removal as (RemovalResult & { backupId: string }) | null;
+    const succeeded = finished !== null && Object.keys(state.failures).length === 0 && finished.results.every((entry) => entry.status !== 'failed');
+    const status = succeeded ? 'completed' : 'failed';
+    // The result is written once; its first writer audits it before the status makes it visible.
+    if (finished === null || (await store.approvals.setRemoval(approvalId, finished))) {
+      await store.audit.append({
+        actor: SYSTEM_ACTOR,
+        action: succeeded ? 'removal.completed' : 'removal.failed',
+        target: approvalId,
+        huntId,
+        ...(finished ? { hashes: { backup: finished.backupId.slice('backup-'.length) } } : {}),
+        details: { host, stepFailures: state.failures, removed: finished?.results.filter((entry) => entry.status === 'removed').length ?? 0 },
+      });
+    }
+    await store.approvals.transition(approvalId, ['executing'], status);
+    for (const [data, jobId] of notifications) await this.deps.engine.notify(data, jobId);
+    return { status };
+  }
+
+  async restore(job: Job<RestoreJobData>, token: string | undefined, cancel?: AbortSignal): Promise<{ verified: boolean }> {
+    const { store, executor } = this.deps;
+    const { backupId, requestedBy } = job.data;
+    const { document: backup, sha256 } = await store.evidence.getJson<RemovalBackup>(backupId);
+    if (!(await store.hostLocks.acquire(backup.host, String(job.id), this.deps.timeoutsMs.restore + HOST_LOCK_MARGIN_MS))) {
+      return postpone(job, token, this.deps.hostBusyDelayMs ?? 2_000);
+    }
+    const onFinalFailure = async (error: CodedError) => {
+      await store.audit.append({ actor: requestedBy, action: 'restore.failed', target: backupId, hashes: { backup: sha256 }, details: { host: backup.host, code: error.code, message: error.message } });
+    };
+    try {
+      return await runJob(job, token, this.options(this.deps.timeoutsMs.restore, cancel, onFinalFailure), async ({ signal }) => {
+        await store.audit.append({ actor: requestedBy, action: 'restore.started', target: backupId, hashes: { backup: sha256 }, details: { host: backup.host, jobId: job.id } });
+        const result = await executor.restore({ host: backup.host, backup }, signal);
+        const stored = await store.evidence.putJson('restore', result);
+        await store.audit.append({
+          actor: requestedBy,
+          action: 'restore.completed',
+          target: backupId,
+          hashes: { backup: sha256, restore: stored.sha256 },
+          details: { host: backup.host, jobId: job.id, verified: result.verified, results: result.results.map((entry) => ({ key: entry.target.key, status: entry.status })) },
+        });
+        await store.redis.set(store.keys.restoreResult(String(job.id)), JSON.stringify(result));
+        await this.deps.engine.notify({ kind: 'restore-finished', jobId: String(job.id) }, jobIds.notify(String(job.id), 'restore'));
+        return { verified: result.verified };
+      });
+    } finally {
+      await store.hostLocks.release(backup.host, String(job.id));
+    }
+  }
+
+  async notify(job: Job<NotifyJobData>): Promise<void> {
+    const sink = this.deps.notifications;
+    if (!sink) return;
+    const data = job.data;
+    const { engine } = this.deps;
+    switch (data.kind) {
+      case 'hunt-updated': {
+        const hunt = await engine.getHunt(data.huntId);
+        if (hunt) await sink.huntUpdated(hunt);
+        return;
+      }
+      case 'hunt-completed': {
+        const [hunt, report] = await Promise.all([engine.getHunt(data.huntId), engine.getReport(data.huntId)]);
+        if (hunt && report) await sink.huntCompleted(hunt, report);
+        return;
+      }
+      case 'approval-updated':
+      case 'removal-finished': {
+        const approval = await engine.getApproval(data.approvalId);
+        if (!approval) return;
+        await (data.kind === 'approval-updated' ? sink.approvalUpdated(approval) : sink.removalFinished(approval));
+        return;
+      }
+      case 'restore-finished': {
+        const result = await engine.getRestoreResult(data.jobId);
+        const restoreJob = await this.deps.queues.restore.getJob(data.jobId);
+        if (result && restoreJob) {
+          const restoreData = restoreJob.data as RestoreJobData;
+          await sink.restoreFinished({ jobId: data.jobId, backupId: restoreData.backupId, result, ...(restoreData.slack ? { slack: restoreData.slack } : {}) });
+        }
+        return;
+      }
+    }
+  }
+
+  private async sweep(job: Job<SweepJobData>): Promise<{ huntId: string }> {
+    const { huntId } = await this.deps.engine.startHunt({
+      hosts: this.deps.sweepHosts,
+      playbook: job.data.playbook,
+      requestedBy: { kind: 'system', id: `schedule:${job.data.playbook}` },
+      idempotencyKey: `sweep-${job.data.playbook}-${job.id}`,
+    });
+    return { huntId };
+  }
+}
+
+function stepState(params: Record<string, unknown>, findings: () => Finding[], newFindings: () => number = () => 0): StepState {
+  return { params: params as StepState['params'], findings, newFindings, outcomes: {}, failures: {} };
+}
+
+function requireCollection(collection: Collection | null, step: Step): Collection {
+  if (!collection) throw new CodedError(ErrorCode.Conflict, `step ${step.id} needs the collection, but collect did not succeed`);
+  return collection;
+}
+
+function requireCollectionRef(ref: { id: string; sha256: string } | null, step: Step): { id: string; sha256: string } {
+  if (!ref) throw new CodedError(ErrorCode.Conflict, `step ${step.id} needs the collection, but collect did not succeed`);
+  return ref;
+}
+
+function requireRemoval<T>(removal: T | null, step: Step): T {
+  if (!removal) throw new CodedError(ErrorCode.Conflict, `step ${step.id} needs the removal, but remove did not succeed`);
+  return removal;
+}
+
+function doneResult(
+  host: string,
+  collection: Collection | null,
+  ref: { id: string; sha256: string } | null,
+  findings: Finding[],
+  stepFailures: Record<string, string>,
+  analysis: HuntAnalysis,
+): HostResult {
+  const described = collection ? analysis.hostSummary(collection) : null;
+  return {
+    host,
+    outcome: 'done',
+    collectionId: ref?.id ?? null,
+    collectionSha256: ref?.sha256 ?? null,
+    findings: findings.length,
+    stepFailures,
+    summary: described?.summary ?? null,
+    problems: described?.problems ?? [],
+    error: null,
+  };
+}
+
+function failedResult(host: string, error: CodedError): HostResult {
+  return {
+    host,
+    outcome: 'failed',
+    collectionId: null,
+    collectionSha256: null,
+    findings: 0,
+    stepFailures: {},
+    summary: null,
+    problems: [],
+    error: { code: error.code, message: error.message },
+  };
+}
+
+function hostSummaryOf(result: HostResult): HostSummary {
+  if (result.summary) return result.summary;
+  return {
+    host: result.host,
+    collectedAt: null,
+    namespacesScanned: null,
+    errors: result.error ? [{ namespace: '(host)', code: result.error.code, message: result.error.message }] : [],
+    sources: [],
+  };
+}
+
+/** Small hunts report every host; large ones about every tenth of the way. */
+function progressWorthTelling(finished: number, total: number): boolean {
+  if (total <= 20 || finished === total) return true;
+  const step = Math.ceil(total / PROGRESS_UPDATES);
+  return finished % step === 0;
+}
+
+function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
+}

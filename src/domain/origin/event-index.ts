@@ -1,0 +1,291 @@
+import { eventRef, type EventRecord, type EventRef } from '../event-record.js';
+import { epochMs } from '../time.js';
+import { hostMatchKey } from './host-match.js';
+import { isFamilyEvent, isUsedEvent, WMI_CREATION_PATTERN } from './relevant-events.js';
+
+/**
+ * What the reconstruction and the tracer keep of a stream of events, compactly:
+ * - every WMI subscription event (Sysmon 19/20/21, WMI-Activity 5859/5861): few, kept whole;
+ * - one small entry per process creation (Sysmon 1, Security 4688), strings interned, command
+ *   lines capped, the oldest dropped beyond `maxProcesses` (counted in `evictedProcesses`);
+ * - PowerShell events (4103/4104/400/800) only when their text shows WMI object creation;
+ * - Security 4662 only for the WMI object server.
+ * Everything else is dropped on arrival. Memory therefore grows with the number of processes (up
+ * to the cap), never with the size of the input.
+ */
+export interface ProcessEntry {
+  hostKey: string;
+  host: string;
+  guid: string | null;
+  pid: number | null;
+  parentGuid: string | null;
+  parentPid: number | null;
+  image: string | null;
+  commandLine: string | null;
+  parentImage: string | null;
+  parentCommandLine: string | null;
+  user: string | null;
+  logonId: string | null;
+  integrity: string | null;
+  time: string;
+  epoch: number;
+  ref: EventRef;
+}
+
+export interface ScriptEntry {
+  hostKey: string;
+  eventId: number;
+  time: string;
+  epoch: number;
+  /** The script block, pipeline payload or command text. */
+  text: string;
+  hostApplication: string | null;
+  user: string | null;
+  pid: number | null;
+  ref: EventRef;
+}
+
+export interface WmiAccessEntry {
+  hostKey: string;
+  time: string;
+  epoch: number;
+  user: string | null;
+  logonId: string | null;
+  objectName: string | null;
+  ref: EventRef;
+}
+
+export interface IndexedEvent {
+  event: EventRecord;
+  ref: EventRef;
+  epoch: number;
+}
+
+export interface EventIndexOptions {
+  maxProcesses?: number;
+  maxCommandLineChars?: number;
+  maxScriptChars?: number;
+}
+
+const MACHINE_ACCOUNT_LOGON = '0x3e7';
+
+export class EventIndex {
+  readonly wmiEvents: IndexedEvent[] = [];
+  readonly scripts: ScriptEntry[] = [];
+  readonly wmiAccess: WmiAccessEntry[] = [];
+  evictedProcesses = 0;
+  eventsSeen = 0;
+
+  private readonly processes = new Map<string, ProcessEntry>();
+  private readonly byPid = new Map<string, string[]>();
+  private readonly strings = new Map<string, string>();
+  private readonly accounts = new Map<string, string>();
+  private readonly maxProcesses: number;
+  private readonly maxCommandLineChars: number;
+  private readonly maxScriptChars: number;
+  private sequence = 0;
+
+  constructor(options: EventIndexOptions = {}) {
+    this.maxProcesses = options.maxProcesses ?? 250_000;
+    this.maxCommandLineChars = options.maxCommandLineChars ?? 32_768;
+    this.maxScriptChars = options.maxScriptChars ?? 65_536;
+  }
+
+  /** The account name events logged next to a SID (4688's subject), when one did. */
+  accountOf(sid: string): string | null {
+    return this.accounts.get(sid.toUpperCase()) ?? null;
+  }
+
+  get processCount(): number {
+    return this.processes.size;
+  }
+
+  add(event: EventRecord, source?: string | null): void {
+    if (!isUsedEvent(event)) return;
+    const epoch = epochMs(event.time);
+    if (epoch === null) return;
+    this.eventsSeen += 1;
+    const ref = eventRef(event, source);
+    if (isFamilyEvent(event, 'sysmon', 19, 20, 21) || isFamilyEvent(event, 'wmi-activity', 5859, 5861)) {
+      this.wmiEvents.push({ event, ref, epoch });
+    } else if (isFamilyEvent(event, 'sysmon', 1)) {
+      this.addProcess(this.sysmonProcess(event, ref, epoch));
+    } else if (isFamilyEvent(event, 'security', 4688)) {
+      this.addProcess(this.securityProcess(event, ref, epoch));
+    } else if (isFamilyEvent(event, 'powershell', 400, 800, 4103, 4104)) {
+      this.addScript(event, ref, epoch);
+    } else if (isFamilyEvent(event, 'security', 4662)) {
+      this.wmiAccess.push({
+        hostKey: hostMatchKey(event.host),
+        time: event.time,
+        epoch,
+        user: accountName(event.data.SubjectDomainName, event.data.SubjectUserName),
+        logonId: event.data.SubjectLogonId ?? null,
+        objectName: event.data.ObjectName ?? null,
+        ref,
+      });
+    }
+  }
+
+  /** Every process on a host, in the order they were added. */
+  *processesOn(hostKey: string): Iterable<ProcessEntry> {
+    for (const entry of this.processes.values()) if (entry.hostKey === hostKey) yield entry;
+  }
+
+  /** The parent of a process: by ParentProcessGuid, else the latest process with its parent pid started before it. */
+  parentOf(child: ProcessEntry): ProcessEntry | null {
+    if (child.parentGuid) {
+      const byGuid = this.processes.get(`${child.hostKey}|${child.parentGuid.toLowerCase()}`);
+      if (byGuid) return byGuid;
+    }
+    if (child.parentPid === null) return null;
+    return this.processByPid(child.hostKey, child.parentPid, child.epoch);
+  }
+
+  /** The latest process with this pid started at or before `atEpoch` (pids are reused over time). */
+  processByPid(hostKey: string, pid: number, atEpoch: number): ProcessEntry | null {
+    const keys = this.byPid.get(`${hostKey}|${pid}`);
+    if (!keys) return null;
+    let best: ProcessEntry | null = null;
+    for (const key of keys) {
+      const entry = this.processes.get(key);
+      if (entry && entry.epoch <= atEpoch && (!best || entry.epoch > best.epoch)) best = entry;
+    }
+    return best;
+  }
+
+  private addProcess(entry: ProcessEntry): void {
+    const key = entry.guid ? `${entry.hostKey}|${entry.guid.toLowerCase()}` : `${entry.hostKey}|pid:${entry.pid}@${entry.epoch}#${this.sequence++}`;
+    if (this.processes.has(key)) return;
+    this.processes.set(key, entry);
+    if (entry.pid !== null) {
+      const pidKey = `${entry.hostKey}|${entry.pid}`;
+      const keys = this.byPid.get(pidKey);
+      if (keys) keys.push(key);
+      else this.byPid.set(pidKey, [key]);
+    }
+    if (this.processes.size > this.maxProcesses) this.evictOldest();
+  }
+
+  private evictOldest(): void {
+    const oldest = this.processes.keys().next();
+    if (oldest.done) return;
+    const entry = this.processes.get(oldest.value)!;
+    this.processes.delete(oldest.value);
+    this.evictedProcesses += 1;
+    if (entry.pid === null) return;
+    const pidKey = `${entry.hostKey}|${entry.pid}`;
+    const keys = this.byPid.get(pidKey)?.filter((key) => key !== oldest.value) ?? [];
+    if (keys.length > 0) this.byPid.set(pidKey, keys);
+    else this.byPid.delete(pidKey);
+  }
+
+  private sysmonProcess(event: EventRecord, ref: EventRef, epoch: number): ProcessEntry {
+    const data = event.data;
+    return {
+      hostKey: hostMatchKey(event.host),
+      host: this.intern(event.host) ?? event.host,
+      guid: nonEmpty(data.ProcessGuid),
+      pid: toPid(data.ProcessId),
+      parentGuid: nonEmpty(data.ParentProcessGuid),
+      parentPid: toPid(data.ParentProcessId),
+      image: this.intern(nonEmpty(data.Image)),
+      commandLine: this.capped(data.CommandLine),
+      parentImage: this.intern(nonEmpty(data.ParentImage)),
+      parentCommandLine: this.capped(data.ParentCommandLine),
+      user: this.intern(nonEmpty(data.User)),
+      logonId: this.intern(nonEmpty(data.LogonId)),
+      integrity: this.intern(nonEmpty(data.IntegrityLevel)),
+      time: event.time,
+      epoch,
+      ref,
+    };
+  }
+
+  private securityProcess(event: EventRecord, ref: EventRef, epoch: number): ProcessEntry {
+    const data = event.data;
+    const target = accountName(data.TargetDomainName, data.TargetUserName);
+    const subject = accountName(data.SubjectDomainName, data.SubjectUserName);
+    const subjectIsMachine = (data.SubjectLogonId ?? '').toLowerCase() === MACHINE_ACCOUNT_LOGON;
+    const user = target ?? (subjectIsMachine ? 'NT AUTHORITY\\SYSTEM' : subject);
+    const subjectSid = nonEmpty(data.SubjectUserSid);
+    if (subjectSid && subject && !subjectIsMachine && this.accounts.size < 100_000) this.accounts.set(subjectSid.toUpperCase(), subject);
+    return {
+      hostKey: hostMatchKey(event.host),
+      host: this.intern(event.host) ?? event.host,
+      guid: null,
+      pid: toPid(data.NewProcessId),
+      parentGuid: null,
+      parentPid: toPid(data.ProcessId),
+      image: this.intern(nonEmpty(data.NewProcessName)),
+      commandLine: this.capped(data.CommandLine),
+      parentImage: this.intern(nonEmpty(data.ParentProcessName)),
+      parentCommandLine: null,
+      user: this.intern(user),
+      logonId: this.intern(nonEmpty(target ? data.TargetLogonId : data.SubjectLogonId)),
+      integrity: this.intern(nonEmpty(data.MandatoryLabel)),
+      time: event.time,
+      epoch,
+      ref,
+    };
+  }
+
+  private addScript(event: EventRecord, ref: EventRef, epoch: number): void {
+    const text = Object.entries(event.data)
+      .filter(([name]) => name !== 'ContextInfo')
+      .map(([, value]) => value)
+      .join('\n');
+    const context = `${event.data.ContextInfo ?? ''}\n${text}`;
+    if (!WMI_CREATION_PATTERN.test(text)) return;
+    const hostApplication = /Host ?Application\s*=\s*(.*)/.exec(context)?.[1]?.trim() ?? null;
+    const user = /(?:^|\n)\s*(?:User|UserId)\s*=\s*(\S.*)/.exec(context)?.[1]?.trim() ?? null;
+    const details = Object.values(event.data).find((value) => /CommandInvocation\(|ParameterBinding\(/.test(value));
+    const body = event.data.ScriptBlockText ?? event.data.Payload ?? details ?? text;
+    this.scripts.push({
+      hostKey: hostMatchKey(event.host),
+      eventId: event.eventId,
+      time: event.time,
+      epoch,
+      text: body.length > this.maxScriptChars ? body.slice(0, this.maxScriptChars) : body,
+      hostApplication: hostApplication ? this.capped(hostApplication) : null,
+      user: this.intern(user),
+      pid: event.processId ?? null,
+      ref,
+    });
+  }
+
+  private capped(value: string | undefined): string | null {
+    const text = nonEmpty(value);
+    if (text === null) return null;
+    return text.length > this.maxCommandLineChars ? text.slice(0, this.maxCommandLineChars) : text;
+  }
+
+  private intern(value: string | null): string | null {
+    if (value === null) return null;
+    const known = this.strings.get(value);
+    if (known !== undefined) return known;
+    if (this.strings.size < 100_000) this.strings.set(value, value);
+    return value;
+  }
+}
+
+function nonEmpty(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  const trimmed = value.trim();
+  return trimmed === '' || trimmed === '-' ? null : trimmed;
+}
+
+/** Pids come as decimal (Sysmon) or hex (4688: 0x14c0). */
+function toPid(value: string | undefined): number | null {
+  const text = nonEmpty(value);
+  if (text === null) return null;
+  if (/^0x[0-9a-f]+$/i.test(text)) return Number.parseInt(text, 16);
+  return /^\d+$/.test(text) ? Number(text) : null;
+}
+
+function accountName(domain: string | undefined, user: string | undefined): string | null {
+  const name = nonEmpty(user);
+  if (name === null) return null;
+  const realm = nonEmpty(domain);
+  return realm ? `${realm}\\${name}` : name;
+}

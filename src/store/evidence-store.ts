@@ -1,0 +1,92 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CodedError, ErrorCode } from '../errors.js';
+
+/**
+ * Evidence on disk (EVIDENCE_DIR): hunt reports, host collections, removal backups and restore
+ * results. Each item is content-addressed (its id carries its SHA-256), written once through a
+ * temporary file and a rename, never overwritten, and checked against its hash when read back.
+ */
+export const EVIDENCE_KINDS = ['collection', 'report', 'backup', 'restore'] as const;
+export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
+
+export interface StoredEvidence {
+  id: string;
+  kind: EvidenceKind;
+  sha256: string;
+  bytes: number;
+}
+
+const EVIDENCE_ID = /^(collection|report|backup|restore)-([0-9a-f]{64})$/;
+
+/** Removal backups are what a restore needs after the objects are gone: they reach the disk before the removal goes on. */
+const SYNCED_KINDS: ReadonlySet<EvidenceKind> = new Set(['backup']);
+
+export class EvidenceStore {
+  private readonly directories = new Map<EvidenceKind, Promise<unknown>>();
+
+  constructor(private readonly root: string) {}
+
+  async putJson(kind: EvidenceKind, document: unknown): Promise<StoredEvidence> {
+    const body = Buffer.from(JSON.stringify(document), 'utf8');
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    const id = `${kind}-${sha256}`;
+    const path = this.pathOf(kind, sha256);
+    await this.directory(kind);
+    const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    if (SYNCED_KINDS.has(kind)) {
+      const handle = await open(temporary, 'wx', 0o640);
+      try {
+        await handle.writeFile(body);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } else {
+      await writeFile(temporary, body, { flag: 'wx', mode: 0o640 });
+    }
+    // Same content, same name: a second write of identical evidence lands on identical bytes.
+    await rename(temporary, path).catch(async (error: unknown) => {
+      await rm(temporary, { force: true });
+      throw error;
+    });
+    return { id, kind, sha256, bytes: body.length };
+  }
+
+  async getJson<T = unknown>(id: string): Promise<{ document: T; sha256: string }> {
+    const match = EVIDENCE_ID.exec(id);
+    if (!match) throw new CodedError(ErrorCode.BadInput, `not an evidence id: ${JSON.stringify(id.slice(0, 80))}`, { field: 'evidenceId' });
+    const [, kind, sha256] = match as unknown as [string, EvidenceKind, string];
+    let body: Buffer;
+    try {
+      body = await readFile(this.pathOf(kind, sha256));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new CodedError(ErrorCode.NotFound, `evidence ${id} not found`, { evidenceId: id });
+      }
+      throw error;
+    }
+    const actual = createHash('sha256').update(body).digest('hex');
+    if (actual !== sha256) {
+      throw new CodedError(ErrorCode.ContentChanged, `evidence ${id} does not match its SHA-256 (found ${actual})`, { evidenceId: id });
+    }
+    return { document: JSON.parse(body.toString('utf8')) as T, sha256 };
+  }
+
+  private directory(kind: EvidenceKind): Promise<unknown> {
+    let created = this.directories.get(kind);
+    if (!created) {
+      created = mkdir(join(this.root, kind), { recursive: true }).catch((error: unknown) => {
+        this.directories.delete(kind);
+        throw error;
+      });
+      this.directories.set(kind, created);
+    }
+    return created;
+  }
+
+  private pathOf(kind: EvidenceKind, sha256: string): string {
+    return join(this.root, kind, `${sha256}.json`);
+  }
+}

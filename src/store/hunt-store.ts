@@ -1,0 +1,194 @@
+import type { Redis } from 'ioredis';
+import type { Actor, HuntRequest, HuntStatus, HuntSummary, SlackThread } from '../app/engine.js';
+import { CodedError, ErrorCode } from '../errors.js';
+import { RISK_LEVELS, type Finding, type RiskLevel } from '../domain/finding.js';
+import { LuaScript } from './lua-script.js';
+import type { StoreKeys } from './store-keys.js';
+import type { HostSummary, Problem } from '../domain/report/build-report.js';
+
+/**
+ * Hunts in Redis: the immutable request (meta), status and progress counters, one write-once result
+ * and findings entry per host, and the reference to the report in the evidence store. Progress is
+ * counted by one atomic script per host, which also says when the last host is in.
+ */
+export interface HuntMeta {
+  huntId: string;
+  playbook: string;
+  playbookSha256: string;
+  params: Record<string, unknown>;
+  hosts: string[];
+  lookbackHours: number;
+  maxEvents: number;
+  createdAt: string;
+  requestedBy: Actor;
+  trigger?: HuntRequest['trigger'];
+  slack?: SlackThread;
+}
+
+export interface HostResult {
+  host: string;
+  outcome: 'done' | 'failed';
+  collectionId: string | null;
+  collectionSha256: string | null;
+  findings: number;
+  /** Steps that failed but whose playbook said continue, by step id. */
+  stepFailures: Record<string, string>;
+  /** What the report says about the host (from its collection). */
+  summary: HostSummary | null;
+  problems: Problem[];
+  error: { code: string; message: string } | null;
+}
+
+export interface HostProgress {
+  recorded: boolean;
+  done: number;
+  failed: number;
+  total: number;
+  complete: boolean;
+}
+
+const recordHostResultScript = new LuaScript('record-host-result.lua');
+const HUNT_ID_DIGITS = 3;
+
+export class HuntStore {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: StoreKeys,
+  ) {}
+
+  /** TH-WMI-YYYYMMDD-NNN from an atomic per-day counter (UTC day). */
+  async nextHuntId(now: Date): Promise<string> {
+    const day = now.toISOString().slice(0, 10).replaceAll('-', '');
+    const key = this.keys.huntSequence(day);
+    const [[incrError, sequence] = [null, 0]] = (await this.redis.multi().incr(key).expire(key, 3 * 86_400).exec()) ?? [];
+    if (incrError) throw incrError;
+    return `TH-WMI-${day}-${String(sequence).padStart(HUNT_ID_DIGITS, '0')}`;
+  }
+
+  /** Remembers which hunt an idempotency key started; returns the earlier hunt id when there was one. */
+  async claimIdempotencyKey(key: string, huntId: string, ttlSeconds: number): Promise<string | null> {
+    const claimed = await this.redis.set(this.keys.huntIdempotency(key), huntId, 'EX', ttlSeconds, 'NX');
+    return claimed === 'OK' ? null : await this.redis.get(this.keys.huntIdempotency(key));
+  }
+
+  async create(meta: HuntMeta): Promise<void> {
+    const created = await this.redis.hsetnx(this.keys.hunt(meta.huntId), 'meta', JSON.stringify(meta));
+    if (created === 0) throw new CodedError(ErrorCode.Conflict, `hunt ${meta.huntId} already exists`, { huntId: meta.huntId });
+    await this.redis
+      .multi()
+      .hset(this.keys.hunt(meta.huntId), { status: 'queued', total: meta.hosts.length, done: 0, failed: 0 })
+      .zadd(this.keys.huntIndex(), Date.parse(meta.createdAt), meta.huntId)
+      .exec();
+  }
+
+  async getMeta(huntId: string): Promise<HuntMeta | null> {
+    const raw = await this.redis.hget(this.keys.hunt(huntId), 'meta');
+    return raw ? (JSON.parse(raw) as HuntMeta) : null;
+  }
+
+  async requireMeta(huntId: string): Promise<HuntMeta> {
+    const meta = await this.getMeta(huntId);
+    if (!meta) throw new CodedError(ErrorCode.NotFound, `hunt ${huntId} not found`, { huntId });
+    return meta;
+  }
+
+  async recordHostResult(huntId: string, result: HostResult, findings: Finding[]): Promise<HostProgress> {
+    const riskCounts = new Map<RiskLevel, number>();
+    for (const finding of findings) {
+      if (!finding.benign) riskCounts.set(finding.riskLevel, (riskCounts.get(finding.riskLevel) ?? 0) + 1);
+    }
+    const reply = (await recordHostResultScript.run(
+      this.redis,
+      [this.keys.hunt(huntId), this.keys.huntHosts(huntId), this.keys.huntFindings(huntId), this.keys.huntErrors(huntId)],
+      [
+        result.host,
+        JSON.stringify(result),
+        result.outcome,
+        findings.length > 0 ? JSON.stringify(findings) : '',
+        result.error ? JSON.stringify({ host: result.host, ...result.error }) : '',
+        ...[...riskCounts].flat(),
+      ],
+    ).catch((error: unknown) => {
+      if (error instanceof Error && error.message.includes('E_NOT_FOUND')) {
+        throw new CodedError(ErrorCode.NotFound, `hunt ${huntId} not found`, { huntId });
+      }
+      throw error;
+    })) as [number, number, number, number];
+    const [recorded, done, failed, total] = reply;
+    return { recorded: recorded === 1, done, failed, total, complete: done + failed >= total };
+  }
+
+  async getHostResults(huntId: string): Promise<HostResult[]> {
+    const raw = await this.redis.hvals(this.keys.huntHosts(huntId));
+    return raw.map((value) => JSON.parse(value) as HostResult);
+  }
+
+  async getFindings(huntId: string): Promise<Finding[]> {
+    const raw = await this.redis.hvals(this.keys.huntFindings(huntId));
+    return raw.flatMap((value) => JSON.parse(value) as Finding[]);
+  }
+
+  /**
+   * Claims a one-time side effect of a hunt (its closing audit entry, its counters), so a retried
+   * job does not repeat it; true for the first caller only.
+   */
+  async claimOnce(huntId: string, effect: string): Promise<boolean> {
+    return (await this.redis.hsetnx(this.keys.hunt(huntId), `once:${effect}`, new Date().toISOString())) === 1;
+  }
+
+  /** Moves a hunt to its final status once; returns false when it was already final. */
+  async finish(huntId: string, status: Extract<HuntStatus, 'completed' | 'partial' | 'failed'>, finishedAt: string): Promise<boolean> {
+    return (await this.redis.hsetnx(this.keys.hunt(huntId), 'finishedAt', finishedAt)) === 1
+      ? (await this.redis.hset(this.keys.hunt(huntId), 'status', status), true)
+      : false;
+  }
+
+  /** The report of a hunt is written once; a second finalize keeps the first. */
+  async setReport(huntId: string, reportId: string, sha256: string): Promise<boolean> {
+    const set = await this.redis.hsetnx(this.keys.hunt(huntId), 'reportId', reportId);
+    if (set === 1) await this.redis.hset(this.keys.hunt(huntId), 'reportSha256', sha256);
+    return set === 1;
+  }
+
+  async getReportRef(huntId: string): Promise<{ reportId: string; sha256: string } | null> {
+    const [reportId, sha256] = await this.redis.hmget(this.keys.hunt(huntId), 'reportId', 'reportSha256');
+    return reportId && sha256 ? { reportId, sha256 } : null;
+  }
+
+  async getSummary(huntId: string): Promise<HuntSummary | null> {
+    const [fields, errors] = await Promise.all([
+      this.redis.hgetall(this.keys.hunt(huntId)),
+      this.redis.lrange(this.keys.huntErrors(huntId), 0, 99),
+    ]);
+    if (!fields.meta) return null;
+    const meta = JSON.parse(fields.meta) as HuntMeta;
+    const findingsByRisk = Object.fromEntries(RISK_LEVELS.map((level) => [level, Number(fields[`risk:${level}`] ?? 0)])) as Record<
+      RiskLevel,
+      number
+    >;
+    return {
+      huntId,
+      status: (fields.status ?? 'queued') as HuntStatus,
+      playbook: meta.playbook,
+      hosts: meta.hosts,
+      progress: { done: Number(fields.done ?? 0), failed: Number(fields.failed ?? 0), total: Number(fields.total ?? 0) },
+      createdAt: meta.createdAt,
+      finishedAt: fields.finishedAt ?? null,
+      requestedBy: meta.requestedBy,
+      findingsByRisk,
+      ...(meta.trigger ? { trigger: meta.trigger } : {}),
+      ...(meta.slack ? { slack: meta.slack } : {}),
+      errors: errors.map((value) => JSON.parse(value) as HuntSummary['errors'][number]),
+    };
+  }
+
+  /**
+   * The content hashes a playbook saw on a host in its previous run, replaced by this run's; the
+   * first run of a host returns null (everything is new, but there is nothing to compare with).
+   */
+  async swapBaseline(playbook: string, host: string, hashes: string[]): Promise<string[] | null> {
+    const previous = await this.redis.set(this.keys.baseline(playbook, host), JSON.stringify([...new Set(hashes)].sort()), 'GET');
+    return previous === null ? null : (JSON.parse(previous) as string[]);
+  }
+
+}

@@ -1,0 +1,45 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { EventRecord } from '../../src/domain/event-record.js';
+import { detectReader } from '../../src/ingest/formats.js';
+
+const DATASETS = fileURLToPath(new URL('../../../shared/datasets/', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'wmi-truncation-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function readEvents(path: string): Promise<{ events: EventRecord[]; problems: number }> {
+  const reader = await detectReader(path);
+  const events: EventRecord[] = [];
+  let problems = 0;
+  for await (const item of reader.read(path, { relevantOnly: false })) {
+    if (item.kind === 'event') events.push(item.event);
+    else if (item.kind === 'problem') problems += 1;
+  }
+  return { events, problems };
+}
+
+describe.each(['wmic-commandline-consumer.sysmon.xml', 'powerlurk-process-start.sysmon.evtx.jsonl'])('a truncated copy of %s', (file) => {
+  const bytes = readFileSync(`${DATASETS}${file}`);
+
+  it('never throws, reads a prefix of the events, and reports the cut record', async () => {
+    const full = await readEvents(`${DATASETS}${file}`);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 200, max: bytes.length - 1 }), async (cut) => {
+        const path = join(dir, `cut-${cut}-${file}`);
+        writeFileSync(path, bytes.subarray(0, cut));
+        const { events, problems } = await readEvents(path);
+        expect(events).toEqual(full.events.slice(0, events.length));
+        // Every record that starts before the cut is read or reported; at most the cut one is lost to a problem.
+        const text = bytes.subarray(0, cut).toString('utf8');
+        const started = (text.match(file.endsWith('.xml') ? /<Event[\s>]/g : /^\{/gm) ?? []).length;
+        expect(events.length + problems).toBeGreaterThanOrEqual(started);
+        expect(events.length).toBeGreaterThanOrEqual(started - 1);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});

@@ -1,0 +1,122 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createStore, type Store } from '../../src/store/store.js';
+import type { HostResult, HuntMeta } from '../../src/store/hunt-store.js';
+import type { Finding } from '../../src/domain/finding.js';
+import { ErrorCode } from '../../src/errors.js';
+import { redisAvailable, redisTestContext, type RedisTestContext } from '../app/redis-harness.js';
+
+function meta(huntId: string, hosts: string[]): HuntMeta {
+  return {
+    huntId,
+    playbook: 'wmi-persistence-hunt',
+    playbookSha256: 'a'.repeat(64),
+    params: {},
+    hosts,
+    lookbackHours: 24,
+    maxEvents: 1000,
+    createdAt: '2026-11-29T10:00:00.000Z',
+    requestedBy: { kind: 'api', id: 'tester' },
+  };
+}
+
+function result(host: string, outcome: HostResult['outcome']): HostResult {
+  return {
+    host,
+    outcome,
+    collectionId: null,
+    collectionSha256: null,
+    findings: 0,
+    stepFailures: {},
+    summary: null,
+    problems: [],
+    error: outcome === 'failed' ? { code: 'E_ACCESS_DENIED', message: 'denied' } : null,
+  };
+}
+
+function finding(host: string, riskLevel: Finding['riskLevel'], benign = false): Finding {
+  return {
+    id: `f-${host}-${riskLevel}`,
+    kind: 'subscription',
+    host,
+    namespace: 'root\\subscription',
+    filterName: 'f',
+    filterQuery: 'SELECT * FROM __InstanceModificationEvent',
+    consumerName: 'c',
+    consumerType: 'CommandLineEventConsumer',
+    consumerAction: 'cmd.exe',
+    binding: 'f -> c',
+    created: null,
+    userContext: null,
+    riskLevel,
+    reasons: [],
+    contentHash: 'b'.repeat(64),
+    origin: null,
+    benign,
+    source: 'collection',
+    deleted: null,
+    objects: [],
+  };
+}
+
+describe.skipIf(!redisAvailable)('HuntStore', () => {
+  let context: RedisTestContext;
+  let store: Store;
+  beforeEach(async () => {
+    context = await redisTestContext();
+    store = createStore(context.redis, { prefix: context.prefix, evidenceDir: context.evidenceDir });
+  });
+  afterEach(async () => context.cleanup());
+
+  it('hands out distinct, gap-free hunt ids per UTC day even when asked concurrently', async () => {
+    const day = new Date('2026-11-29T23:59:00Z');
+    const ids = await Promise.all(Array.from({ length: 25 }, () => store.hunts.nextHuntId(day)));
+    expect(new Set(ids).size).toBe(25);
+    expect([...ids].sort()).toEqual(Array.from({ length: 25 }, (_, index) => `TH-WMI-20261129-${String(index + 1).padStart(3, '0')}`));
+    expect(await store.hunts.nextHuntId(new Date('2026-11-30T00:00:01Z'))).toBe('TH-WMI-20261130-001');
+  });
+
+  it('counts each host once, however often its result is recorded, and says when the last is in', async () => {
+    await store.hunts.create(meta('TH-WMI-20261129-001', ['a', 'b']));
+    const first = await store.hunts.recordHostResult('TH-WMI-20261129-001', result('a', 'done'), [finding('a', 'High'), finding('a', 'Low', true)]);
+    expect(first).toEqual({ recorded: true, done: 1, failed: 0, total: 2, complete: false });
+    const replay = await store.hunts.recordHostResult('TH-WMI-20261129-001', result('a', 'failed'), []);
+    expect(replay).toEqual({ recorded: false, done: 1, failed: 0, total: 2, complete: false });
+    const last = await store.hunts.recordHostResult('TH-WMI-20261129-001', result('b', 'failed'), []);
+    expect(last.complete).toBe(true);
+
+    const summary = await store.hunts.getSummary('TH-WMI-20261129-001');
+    expect(summary?.status).toBe('running');
+    expect(summary?.progress).toEqual({ done: 1, failed: 1, total: 2 });
+    expect(summary?.findingsByRisk).toEqual({ Low: 0, Medium: 0, High: 1, Critical: 0 });
+    expect(summary?.errors).toEqual([{ host: 'b', code: 'E_ACCESS_DENIED', message: 'denied' }]);
+    expect(await store.hunts.getFindings('TH-WMI-20261129-001')).toHaveLength(2);
+  });
+
+  it('refuses to record a host of a hunt that does not exist', async () => {
+    await expect(store.hunts.recordHostResult('TH-WMI-20261129-404', result('a', 'done'), [])).rejects.toMatchObject({
+      code: ErrorCode.NotFound,
+    });
+  });
+
+  it('never creates the same hunt twice and finishes it once', async () => {
+    await store.hunts.create(meta('TH-WMI-20261129-002', ['a']));
+    await expect(store.hunts.create(meta('TH-WMI-20261129-002', ['z']))).rejects.toMatchObject({ code: ErrorCode.Conflict });
+    expect((await store.hunts.getMeta('TH-WMI-20261129-002'))?.hosts).toEqual(['a']);
+    expect(await store.hunts.finish('TH-WMI-20261129-002', 'completed', '2026-11-29T10:05:00.000Z')).toBe(true);
+    expect(await store.hunts.finish('TH-WMI-20261129-002', 'failed', '2026-11-29T10:06:00.000Z')).toBe(false);
+    const summary = await store.hunts.getSummary('TH-WMI-20261129-002');
+    expect(summary).toMatchObject({ status: 'completed', finishedAt: '2026-11-29T10:05:00.000Z' });
+  });
+
+  it('returns the previous baseline of a playbook on a host, null the first time', async () => {
+    expect(await store.hunts.swapBaseline('sweep', 'host01', ['h2', 'h1'])).toBeNull();
+    expect(await store.hunts.swapBaseline('sweep', 'host01', [])).toEqual(['h1', 'h2']);
+    expect(await store.hunts.swapBaseline('sweep', 'host01', ['h3'])).toEqual([]);
+    expect(await store.hunts.swapBaseline('sweep', 'host02', ['h3'])).toBeNull();
+  });
+
+  it('returns the hunt an idempotency key already started', async () => {
+    expect(await store.hunts.claimIdempotencyKey('slack:trigger-1', 'TH-WMI-20261129-003', 60)).toBeNull();
+    expect(await store.hunts.claimIdempotencyKey('slack:trigger-1', 'TH-WMI-20261129-004', 60)).toBe('TH-WMI-20261129-003');
+  });
+});
