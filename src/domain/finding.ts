@@ -68,6 +68,8 @@ export const OriginSchema = z.object({
   parentChain: z.array(ProcessRefSchema),
   user: z.string().nullable(),
   logonId: z.string().nullable().optional(),
+  /** The creating process's integrity level (Sysmon IntegrityLevel; 4688's MandatoryLabel by name). */
+  integrityLevel: z.string().nullable().optional(),
   mofPath: z.string().nullable(),
   /** Whether the MOF carries `#pragma autorecover` / is registered in Autorecover MOFs, when known. */
   autorecover: z.boolean().nullable().optional(),

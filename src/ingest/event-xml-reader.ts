@@ -175,7 +175,7 @@ interface XmlHandlers {
   close(): void;
 }
 
-export class XmlSyntaxError extends Error {}
+class XmlSyntaxError extends Error {}
 
 const NAME = /^[A-Za-z_][\w.:-]*$/;
 const ATTRIBUTE = /\s+([A-Za-z_][\w.:-]*)\s*=\s*(?:"([^"<]*)"|'([^'<]*)')/y;

@@ -3,17 +3,23 @@ import { loadAllowlist } from '../../src/allowlist/load-allowlist.js';
 import type { AllowlistEntry } from '../../src/domain/analysis/allowlist.js';
 import { analyzeCollections, analyzeObjects } from '../../src/domain/analysis/analyze.js';
 import type { Finding } from '../../src/domain/finding.js';
-import { readCollectionFile } from '../../src/cli/read-collections.js';
+import { readFileSync } from 'node:fs';
+import { parseCollection } from '../../src/domain/collection.js';
+import { objectsFromCollection } from '../../src/domain/wmi-object.js';
 import { COLLECTIONS_DIR, SAMPLES, staleSamples } from '../../samples/build.js';
-import { REPO_ROOT } from './run-cli.js';
 
 let allowlist: AllowlistEntry[];
 const findingsOf = new Map<string, Finding[]>();
 
+function readSample(file: string) {
+  const collection = parseCollection(JSON.parse(readFileSync(COLLECTIONS_DIR + file, 'utf8')), file);
+  return { collection, objects: objectsFromCollection(collection) };
+}
+
 beforeAll(async () => {
   allowlist = await loadAllowlist();
   for (const { file } of SAMPLES) {
-    const loaded = await readCollectionFile(COLLECTIONS_DIR + file, REPO_ROOT);
+    const loaded = readSample(file);
     findingsOf.set(file, analyzeObjects(loaded.objects, { allowlist }));
   }
 });
@@ -26,7 +32,7 @@ describe('bundled sample collections', () => {
   });
 
   it('give the same findings through analyzeCollections', async () => {
-    const loaded = await readCollectionFile(COLLECTIONS_DIR + 'borrowed-name-impostor.json', REPO_ROOT);
+    const loaded = readSample('borrowed-name-impostor.json');
     expect(analyzeCollections([loaded.collection], { allowlist })).toEqual(findingsOf.get('borrowed-name-impostor.json'));
   });
 

@@ -63,6 +63,7 @@ describe('wmic-commandline-consumer.sysmon.xml (WinPwnage, IEWIN7)', () => {
     expect(origin.commandLine).toMatch(/PATH CommandLineEventConsumer CREATE Name="BotConsumer23"/);
     expect(origin.confidence).toBe('high');
     expect(origin.user).toBe('IEWIN7\\IEUser');
+    expect(origin.integrityLevel).toBe('High');
     const creators = origin.evidence.filter((ref) => ref.eventId === 1).map((ref) => ref.recordId).sort();
     expect(creators).toEqual([16110, 16113, 16114]);
     expect(origin.parentChain[0]!.image).toBe('C:\\Python27\\python.exe');
@@ -212,6 +213,21 @@ describe('benign-scm-default.wmi-activity.mordor.jsonl (negative control)', () =
 
   it('turns no temporary (5860) subscription into a finding', () => {
     expect(result.findings.map((f) => f.filterQuery)).not.toContain("SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = 'wsmprovhost.exe'");
+  });
+});
+
+describe.each([
+  'wmic-commandline-consumer.sysmon.xml',
+  'powerlurk-process-start.sysmon.evtx.jsonl',
+  'covenant-persistwmi.mordor.jsonl',
+  'empire-elevated-wmi.winlogbeat.jsonl',
+  'benign-scm-default.wmi-activity.mordor.jsonl',
+])('%s', (file) => {
+  it('raises no benign default to High or above and reads every record', async () => {
+    const result = await analyze(file);
+    expectNoBenignRaised(result.findings);
+    expect(result.problems).toEqual([]);
+    expect(result.findings.length).toBeGreaterThan(0);
   });
 });
 

@@ -223,7 +223,7 @@ export class EventIndex {
       parentCommandLine: null,
       user: this.intern(user),
       logonId: this.intern(nonEmpty(target ? data.TargetLogonId : data.SubjectLogonId)),
-      integrity: this.intern(nonEmpty(data.MandatoryLabel)),
+      integrity: this.intern(integrityFromLabel(data.MandatoryLabel)),
       time: event.time,
       epoch,
       ref,
@@ -267,6 +267,16 @@ export class EventIndex {
     if (this.strings.size < 100_000) this.strings.set(value, value);
     return value;
   }
+}
+
+/** 4688's MandatoryLabel is the integrity SID: S-1-16-<RID>. */
+const INTEGRITY_RIDS: Readonly<Record<string, string>> = { '0': 'Untrusted', '4096': 'Low', '8192': 'Medium', '8448': 'Medium Plus', '12288': 'High', '16384': 'System', '20480': 'Protected' };
+
+function integrityFromLabel(label: string | undefined): string | null {
+  const sid = nonEmpty(label);
+  if (sid === null) return null;
+  const rid = /^S-1-16-(\d+)$/i.exec(sid)?.[1];
+  return rid !== undefined ? (INTEGRITY_RIDS[rid] ?? sid) : sid;
 }
 
 function nonEmpty(value: string | undefined): string | null {

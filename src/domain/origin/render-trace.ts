@@ -31,7 +31,8 @@ function renderOne(finding: Finding): string {
   detail('process', origin.process);
   detail('command', origin.commandLine);
   detail('mof', origin.mofPath ? `${origin.mofPath}${origin.autorecover ? '  (#pragma autorecover: recompiled when the repository is rebuilt)' : ''}` : null);
-  detail('user', origin.user ? `${origin.user}${origin.logonId ? ` (logon ${origin.logonId})` : ''}` : null);
+  const session = [origin.logonId ? `logon ${origin.logonId}` : null, origin.integrityLevel ? `${origin.integrityLevel} integrity` : null].filter(Boolean).join(', ');
+  detail('user', origin.user ? `${origin.user}${session ? ` (${session})` : ''}` : null);
   detail('time', origin.time);
   detail('script', origin.scriptBlock ? firstLines(origin.scriptBlock) : null);
   let indent = '   ';

@@ -50,6 +50,7 @@ describe('mofcomp.exe from a cscript dropper in Security 4688, the subscription 
       confidence: 'medium',
       user: 'CORP\\bob',
       logonId: '0x5a3f1',
+      integrityLevel: 'High',
     });
     expect(finding.origin!.parentChain.map((p) => p.image)).toEqual(['C:\\Windows\\System32\\cscript.exe', 'C:\\Windows\\explorer.exe', 'C:\\Windows\\System32\\userinit.exe']);
     expect(finding.origin!.executions).toHaveLength(1);
