@@ -173,6 +173,19 @@ function actionCommand(action: string | null): string | null {
 
 const DELETION = /\bdelete\b|remove-wmiobject|remove-ciminstance|\.delete\(/i;
 
+/** `Name='X'`, `Name = "X"`: how wmic, PowerShell hashtables and MOF text name the objects they create. */
+const DECLARED_NAME = /\bname\s*=\s*(["'])(.*?)\1/gi;
+
+/**
+ * A creating command or script that names the objects it makes, none of them this subscription's,
+ * made something else: a shared query text or command alone does not make it this one's origin.
+ */
+function namesOtherObjects(text: string, terms: Terms): boolean {
+  if (terms.names.length === 0) return false;
+  const declared = [...text.matchAll(DECLARED_NAME)].map((match) => match[2]!.toLowerCase());
+  return declared.length > 0 && !declared.some((name) => terms.names.includes(name));
+}
+
 function methodOf(image: string | null, commandLine: string | null): string {
   const name = baseName(image ?? firstToken(commandLine ?? ''));
   if (name === 'mofcomp.exe') return 'mofcomp';
@@ -191,7 +204,7 @@ function processContentMatches(index: EventIndex, hostKey: string, terms: Terms,
   for (const process of index.processesOn(hostKey)) {
     if (!process.commandLine || isExecutionHost(process.parentImage)) continue;
     if (!inWindow(process.epoch, createdEpoch, DEFAULTS.contentLookbackMs, DEFAULTS.contentAfterMs)) continue;
-    if (DELETION.test(process.commandLine)) continue;
+    if (DELETION.test(process.commandLine) || namesOtherObjects(process.commandLine, terms)) continue;
     const score = contentScore(process.commandLine, terms);
     if (score === 0) continue;
     const method = methodOf(process.image, process.commandLine);
@@ -216,6 +229,7 @@ function scriptContentMatches(index: EventIndex, hostKey: string, terms: Terms, 
     const score = contentScore(script.text, terms);
     if (score === 0) continue;
     if (DELETION.test(script.text) && !/set-wmiinstance|new-ciminstance|\.put\(|instance of/i.test(script.text)) continue;
+    if (namesOtherObjects(script.text, terms)) continue;
     const process = script.pid !== null ? index.processByPid(hostKey, script.pid, script.epoch) : null;
     matches.push({ score: score + scriptEvidenceWeight(script.eventId), method: 'powershell', process, script, time: script.time, epoch: script.epoch, matchedOn: 'content' });
   }

@@ -178,3 +178,23 @@ describe('other WMI clients', () => {
     expect(origin.method).toBe('unknown');
   });
 });
+
+describe('origin on content shared by several subscriptions', () => {
+  it('does not credit a command that names other objects with a subscription that only shares its query', () => {
+    const creator = processCreated('2024-01-01T09:59:59.000Z', {
+      guid: '{p}',
+      pid: 500,
+      image: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe',
+      commandLine: `powershell -c "Set-WmiInstance -Namespace root\\subscription -Class __EventFilter -Arguments @{Name='LabFilter'; Query=\\"${QUERY}\\"}"`,
+      parentGuid: '{e}',
+      parentPid: 100,
+      parentImage: 'C:\\Windows\\explorer.exe',
+    });
+    const other = trace([creator, ...subscriptionAt('2024-01-01T10:00:00.000Z', 'OtherUpd')]);
+    expect(other.origin!.matchedOn ?? '').not.toMatch(/^content/);
+    expect(other.origin!.confidence).not.toBe('high');
+
+    const own = trace([creator, ...subscriptionAt('2024-01-01T10:00:00.000Z', 'LabFilter')]);
+    expect(own.origin).toMatchObject({ method: 'powershell', confidence: 'high', matchedOn: expect.stringMatching(/^content/) });
+  });
+});
