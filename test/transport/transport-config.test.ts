@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors.js';
-import { parseTransportConfig, remoteInvocationFor, transportConfigFromEnv } from '../../src/transport/transport-config.js';
+import { parseTransportConfig, remoteInvocationFor } from '../../src/transport/transport-config.js';
 
 describe('transport configs', () => {
   it('builds an ssh invocation for a validated host name', () => {
@@ -16,7 +16,7 @@ describe('transport configs', () => {
   it('requires a password reference for a WinRM user and never takes the password itself', () => {
     expect(() => parseTransportConfig({ kind: 'winrm', userName: 'CORP\\svc' })).toThrow(expect.objectContaining({ code: ErrorCode.Config }));
     expect(() => parseTransportConfig({ kind: 'winrm', userName: 'CORP\\svc', password: 'x' })).toThrow(expect.objectContaining({ code: ErrorCode.Config }));
-    const config = transportConfigFromEnv({ WMI_TRANSPORT: 'winrm', WMI_WINRM_USER: 'CORP\\svc', WMI_WINRM_PASSWORD_ENV: 'WMI_PW', WMI_WINRM_CONFIGURATION: 'WmiHunter', WMI_WINRM_AUTH: 'Kerberos' });
+    const config = parseTransportConfig({ kind: 'winrm', userName: 'CORP\\svc', passwordEnv: 'WMI_PW', configurationName: 'WmiHunter', authentication: 'Kerberos' });
     expect(remoteInvocationFor(config, 'host01')).toEqual({ kind: 'winrm', computerName: 'host01', useSsl: true, authentication: 'Kerberos', configurationName: 'WmiHunter', userName: 'CORP\\svc', passwordEnv: 'WMI_PW' });
   });
 
