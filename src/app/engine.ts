@@ -85,6 +85,16 @@ export interface ApprovalRequest {
   playbook?: string;
 }
 
+export interface RestoreInput {
+  backupId: string;
+  requestedBy: Actor;
+  slack?: SlackThread;
+  /** Which of these approver groups the actor is in (Slack user groups, API token groups). */
+  actorGroupsOf?: (groups: readonly string[]) => Promise<string[]>;
+  /** An API admin token may restore any backup. */
+  admin?: boolean;
+}
+
 export interface Engine {
   startHunt(request: HuntRequest): Promise<{ huntId: string; deduplicated: boolean }>;
   getHunt(huntId: string): Promise<HuntSummary | null>;
@@ -97,7 +107,12 @@ export interface Engine {
    * already decided by this actor) are CodedErrors with E_FORBIDDEN / E_CONFLICT and are audited too.
    */
   decide(input: { approvalId: string; decision: 'approve' | 'deny'; actor: Actor; reason?: string; actorGroups?: string[] }): Promise<ApprovalRequest>;
-  restore(input: { backupId: string; requestedBy: Actor; slack?: SlackThread }): Promise<{ jobId: string }>;
+  /**
+   * Queues a restore. Only an approver may: an approver named by the approval whose removal took the
+   * backup (by user, or by a group `actorGroupsOf` says the actor is in), or an API admin. Refusals
+   * are E_FORBIDDEN and audited.
+   */
+  restore(input: RestoreInput): Promise<{ jobId: string }>;
   getRestoreResult?(jobId: string): Promise<RestoreResult | null>;
   /** The approval requests of a hunt, oldest first. */
   listApprovals?(huntId: string): Promise<ApprovalRequest[]>;

@@ -10,7 +10,7 @@ import { durationMs, type Step } from '../playbooks/playbook-schema.js';
 import { jobIds, type HostJobData, type NotifyJobData } from '../queue/queue-names.js';
 import type { Queues } from '../queue/queues.js';
 import type { Store } from '../store/store.js';
-import type { Actor, ApprovalRequest, Engine, HuntRequest, HuntSummary, SlackThread } from './engine.js';
+import type { Actor, ApprovalRequest, Engine, HuntRequest, HuntSummary, RestoreInput, SlackThread } from './engine.js';
 
 /**
  * The Engine on Redis: validates requests, records them (store + audit), and queues the work. It
@@ -177,9 +177,10 @@ export class HuntEngine implements Engine {
   }
 
   /** Creates (or returns, for the same objects) the approval request for one host's findings. */
-  async createApproval(huntId: string, findings: Finding[], playbook: string, step: ApprovalStep, requestedBy: Actor, slack?: SlackThread): Promise<ApprovalRequest> {
+  async createApproval(huntId: string, selected: Finding[], playbook: string, step: ApprovalStep, requestedBy: Actor, slack?: SlackThread): Promise<ApprovalRequest> {
     const { store } = this.deps;
-    const host = findings[0]!.host;
+    const host = selected[0]!.host;
+    const findings = withoutSharedObjects(selected, await store.hunts.getFindings(huntId));
     const targets = removalTargets(findings);
     if (targets.length === 0) {
       throw new CodedError(ErrorCode.BadInput, `the selected findings on ${host} have no objects present on the host to remove`, { huntId, host });
@@ -287,18 +288,39 @@ export class HuntEngine implements Engine {
       huntId: approval?.huntId,
       details: { decision: input.decision, code: error.code, reason: error.details.reason ?? null, message: error.message },
     });
-    if (error.details.reason === 'expired' && (await store.approvals.transition(input.approvalId, ['pending'], 'expired'))) {
-      await store.stats.increment({ 'approvals:expired': 1 });
-      await store.audit.append({ actor: SYSTEM_ACTOR, action: 'approval.expired', target: input.approvalId, huntId: approval?.huntId });
-      await this.notify({ kind: 'approval-updated', approvalId: input.approvalId }, jobIds.notify(input.approvalId, 'expired'));
-    }
+    if (error.details.reason === 'expired') await this.expire(input.approvalId, approval?.huntId);
   }
 
-  async restore(input: { backupId: string; requestedBy: Actor; slack?: SlackThread }): Promise<{ jobId: string }> {
+  /**
+   * Marks pending approvals whose time ran out as expired, without waiting for a click: audited
+   * once (the status moves by compare-and-set), the card updated. Run by a repeatable job.
+   */
+  async expireApprovals(): Promise<string[]> {
+    const { store } = this.deps;
+    const expired: string[] = [];
+    for (const approvalId of await store.approvals.dueForExpiry(this.now())) {
+      const approval = await store.approvals.get(approvalId);
+      if (approval?.status === 'pending' && (await this.expire(approvalId, approval.huntId))) expired.push(approvalId);
+      await store.approvals.expiryChecked(approvalId);
+    }
+    return expired;
+  }
+
+  private async expire(approvalId: string, huntId: string | undefined): Promise<boolean> {
+    const { store } = this.deps;
+    if (!(await store.approvals.transition(approvalId, ['pending'], 'expired'))) return false;
+    await store.stats.increment({ 'approvals:expired': 1 });
+    await store.audit.append({ actor: SYSTEM_ACTOR, action: 'approval.expired', target: approvalId, huntId });
+    await this.notify({ kind: 'approval-updated', approvalId }, jobIds.notify(approvalId, 'expired'));
+    return true;
+  }
+
+  async restore(input: RestoreInput): Promise<{ jobId: string }> {
     if (!/^backup-[0-9a-f]{64}$/.test(input.backupId)) {
       throw new CodedError(ErrorCode.BadInput, 'backupId must be a backup evidence id (backup-<sha256>)', { field: 'backupId' });
     }
     const { sha256 } = await this.deps.store.evidence.getJson(input.backupId);
+    await this.authorizeRestore(input, sha256);
     const jobId = jobIds.restore(input.backupId);
     await this.deps.store.audit.append({ actor: input.requestedBy, action: 'restore.queued', target: input.backupId, hashes: { backup: sha256 }, details: { jobId } });
     await this.deps.queues.restore.add(
@@ -307,6 +329,30 @@ export class HuntEngine implements Engine {
       { jobId },
     );
     return { jobId };
+  }
+
+  /** A restore re-creates what approvers had removed: it needs one of those approvers (or an API admin). */
+  private async authorizeRestore(input: RestoreInput, sha256: string): Promise<void> {
+    if (input.admin) return;
+    const { store } = this.deps;
+    const approvalId = await store.approvals.approvalOfBackup(input.backupId);
+    const approval = approvalId ? await store.approvals.get(approvalId) : null;
+    const approvers = approval?.approvers ?? this.approvalGate(this.deps.settings.defaultPlaybook).step.with.approvers;
+    const groups = input.actorGroupsOf && approvers.groups.length > 0 ? await input.actorGroupsOf(approvers.groups) : [];
+    if (approvers.users.includes(input.requestedBy.id) || groups.some((group) => approvers.groups.includes(group))) return;
+    const error = new CodedError(ErrorCode.Forbidden, `only an approver of ${approvalId ?? 'removals'} may restore ${input.backupId}`, {
+      backupId: input.backupId,
+      reason: 'not-an-approver',
+    });
+    await store.audit.append({
+      actor: input.requestedBy,
+      action: 'restore.refused',
+      target: input.backupId,
+      ...(approval ? { huntId: approval.huntId } : {}),
+      hashes: { backup: sha256 },
+      details: { code: error.code, reason: 'not-an-approver', approvalId },
+    });
+    throw error;
   }
 
   async getRestoreResult(jobId: string): Promise<RestoreResult | null> {
@@ -345,6 +391,25 @@ function selectFindings(findings: Finding[], ids: string[], threshold: RiskLevel
     if (!finding) throw new CodedError(ErrorCode.NotFound, `finding ${JSON.stringify(id.slice(0, 80))} is not in this hunt's report`, { field: 'findingIds' });
     return finding;
   });
+}
+
+/**
+ * The selected findings with only the objects no other finding of the same host uses: a malicious
+ * consumer bound to Windows' own filter is removed with its binding, and the filter stays for the
+ * default subscription that still needs it.
+ */
+export function withoutSharedObjects(selected: Finding[], all: Finding[]): Finding[] {
+  const chosen = new Set(selected.map((finding) => `${finding.host.toLowerCase()}|${finding.id}`));
+  const kept = new Set<string>();
+  for (const finding of all) {
+    if (chosen.has(`${finding.host.toLowerCase()}|${finding.id}`)) continue;
+    for (const object of finding.objects) kept.add(objectRefKey(finding.host, object));
+  }
+  return selected.map((finding) => ({ ...finding, objects: finding.objects.filter((object) => !kept.has(objectRefKey(finding.host, object))) }));
+}
+
+function objectRefKey(host: string, object: Finding['objects'][number]): string {
+  return `${host}|${object.kind}|${object.namespace}|${object.className}|${object.key}`.toLowerCase();
 }
 
 /** The objects of the findings that are on the host now (read from a collection, not deleted). */

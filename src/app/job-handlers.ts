@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Collection } from '../domain/collection.js';
 import type { Finding } from '../domain/finding.js';
-import type { HostExecutor, RemovalBackup, RemovalResult } from '../domain/ports.js';
+import type { HostExecutor, RemovalBackup, RemovalResult, RemovalTarget } from '../domain/ports.js';
 import type { HostSummary } from '../domain/report/build-report.js';
 import { CodedError, ErrorCode, asCodedError } from '../errors.js';
 import { atOrAbove, resolveValue, stepsOfPhase, type PlaybookRegistry } from '../playbooks/playbook-registry.js';
@@ -24,7 +24,7 @@ import type { HostResult, HuntMeta } from '../store/hunt-store.js';
 import type { Store } from '../store/store.js';
 import type { HuntAnalysis } from './analysis.js';
 import type { ApprovalRequest, HuntStatus } from './engine.js';
-import { HuntEngine, SYSTEM_ACTOR, removalTargets } from './hunt-engine.js';
+import { HuntEngine, SYSTEM_ACTOR, removalTargets, withoutSharedObjects } from './hunt-engine.js';
 import type { HuntNotifications } from './notifications.js';
 
 /**
@@ -47,10 +47,15 @@ export interface JobHandlerDeps {
   sweepHosts: string[];
   /** How long a job waits before trying a host that another job is changing. */
   hostBusyDelayMs?: number;
+  /** How often pending approvals are checked for expiry. */
+  expirySweepMs?: number;
+  /** The analyze-upload job (src/app/analyze-upload-job.ts), when Slack uploads are configured. */
+  uploads?: { workerSpec(): WorkerSpec };
   now?: () => Date;
 }
 
 const PROGRESS_UPDATES = 10;
+const EXPIRY_SCHEDULER = 'approval-expiry';
 const HOST_LOCK_MARGIN_MS = 60_000;
 
 export class JobHandlers {
@@ -71,11 +76,16 @@ export class JobHandlers {
     if (this.deps.notifications) {
       specs.push({ queue: 'notify', concurrency: concurrency.notify, processor: (job) => this.notify(job as Job<NotifyJobData>) });
     }
+    if (this.deps.uploads) specs.push(this.deps.uploads.workerSpec());
     return specs;
   }
 
-  /** Registers the schedules of sweep playbooks (one scheduler per playbook, replaced on each boot). */
+  /**
+   * Registers the repeatable jobs (replaced on each boot): the approval expiry sweep, and one
+   * scheduler per sweep playbook when SWEEP_HOSTS names hosts.
+   */
   async syncSchedules(): Promise<string[]> {
+    await this.deps.queues.hunt.upsertJobScheduler(EXPIRY_SCHEDULER, { every: this.deps.expirySweepMs ?? 60_000 }, { name: 'expire-approvals', data: {} });
     if (this.deps.sweepHosts.length === 0) return [];
     const scheduled = this.deps.playbooks.scheduled();
     for (const { entry, everyMs } of scheduled) {
@@ -95,6 +105,8 @@ export class JobHandlers {
         return this.finalize(job as Job<FinalizeJobData>, token, cancel);
       case 'sweep':
         return this.sweep(job as Job<SweepJobData>);
+      case 'expire-approvals':
+        return this.deps.engine.expireApprovals();
       default:
         throw new CodedError(ErrorCode.BadInput, `unknown hunt job ${job.name}`);
     }
@@ -163,9 +175,14 @@ export class JobHandlers {
     });
   }
 
-  /** Records one host's outcome once; the host that completes the hunt queues its finalize job. */
+  /**
+   * Records one host's outcome once; the host that completes the hunt queues its finalize job.
+   * Findings carry the name the hunt reached the host by, not the name the host reports for itself
+   * (a short name, an FQDN): removal and restore connect to `finding.host`, so it must be reachable.
+   */
   private async completeHost(huntId: string, result: HostResult, findings: Finding[]): Promise<void> {
-    const progress = await this.deps.store.hunts.recordHostResult(huntId, result, findings);
+    const addressed = findings.map((finding) => (finding.host === result.host ? finding : { ...finding, host: result.host }));
+    const progress = await this.deps.store.hunts.recordHostResult(huntId, result, addressed);
     if (progress.recorded && progressWorthTelling(progress.done + progress.failed, progress.total)) {
       await this.deps.engine.notify({ kind: 'hunt-updated', huntId }, jobIds.notify(huntId, `progress-${progress.done + progress.failed}`));
     }
@@ -270,7 +287,7 @@ export class JobHandlers {
       byHost.set(key, [...(byHost.get(key) ?? []), finding]);
     }
     for (const hostFindings of byHost.values()) {
-      if (removalTargets(hostFindings).length === 0) continue;
+      if (removalTargets(withoutSharedObjects(hostFindings, findings)).length === 0) continue;
       await this.deps.engine.createApproval(meta.huntId, hostFindings, meta.playbook, step, meta.requestedBy, meta.slack);
     }
   }
@@ -295,8 +312,15 @@ export class JobHandlers {
       return postpone(job, token, this.deps.hostBusyDelayMs ?? 2_000);
     }
     const onFinalFailure = async (error: CodedError) => {
+      const partial = await this.recordPartialRemoval(initial);
       if (await store.approvals.transition(approvalId, ['approved', 'executing'], 'failed')) {
-        await store.audit.append({ actor: SYSTEM_ACTOR, action: 'removal.failed', target: approvalId, huntId: initial.huntId, details: { code: error.code, message: error.message } });
+        await store.audit.append({
+          actor: SYSTEM_ACTOR,
+          action: 'removal.failed',
+          target: approvalId,
+          huntId: initial.huntId,
+          details: { code: error.code, message: error.message, backupId: partial?.backupId ?? null, removedBeforeFailure: partial?.removed ?? null },
+        });
         await this.deps.engine.notify({ kind: 'removal-finished', approvalId }, jobIds.notify(approvalId, 'removal'));
       }
     };
@@ -307,12 +331,17 @@ export class JobHandlers {
     }
   }
 
+  /**
+   * Idempotent per approval, so a worker killed at any point can be replaced by a retry: the backup
+   * is taken without changing the host and persisted (evidence store, then the approval) before
+   * anything is removed; every retry removes against that same backup; each audit entry of the
+   * removal is written once; the result is recorded once.
+   */
   private async runRemoval(approval: ApprovalRequest, { signal }: RunContext): Promise<{ status: string }> {
     const { store, executor } = this.deps;
     const { approvalId, huntId, host } = approval;
-    if (await store.approvals.transition(approvalId, ['approved'], 'executing')) {
-      await store.audit.append({ actor: SYSTEM_ACTOR, action: 'removal.started', target: approvalId, huntId, details: { host } });
-    }
+    await store.approvals.transition(approvalId, ['approved'], 'executing');
+    await store.audit.appendOnce(`removal-started:${approvalId}`, { actor: SYSTEM_ACTOR, action: 'removal.started', target: approvalId, huntId, details: { host } });
     const meta = await store.hunts.requireMeta(huntId);
     const playbook = this.deps.playbooks.get(approval.playbook ?? meta.playbook).playbook;
     const targets = removalTargets(approval.findings);
@@ -321,24 +350,16 @@ export class JobHandlers {
     const state = stepState(meta.params, () => approval.findings);
     await runSteps(stepsOfPhase(playbook, 'removal'), state, async (step) => {
       if (step.action === 'remove') {
-        const result = await executor.remove({ host, targets, approvalId }, signal);
-        const backup = await store.evidence.putJson('backup', result.backup);
-        removal = { ...result, backupId: backup.id };
-        await store.audit.append({
-          actor: SYSTEM_ACTOR,
-          action: 'evidence.stored',
-          target: backup.id,
-          huntId,
-          hashes: { backup: backup.sha256 },
-          details: { kind: 'backup', host, approvalId, objects: result.backup.objects.length },
-        });
-        await store.audit.append({
+        const { backupId, backup } = await this.persistedBackup(approval, targets, signal);
+        const result = await executor.remove({ host, targets, approvalId, backup }, signal);
+        removal = { ...result, backupId };
+        await store.audit.appendOnce(`removal-objects:${approvalId}`, {
           actor: SYSTEM_ACTOR,
           action: 'removal.objects',
           target: approvalId,
           huntId,
           hashes: Object.fromEntries(result.results.map((entry) => [`${entry.target.kind}:${entry.target.namespace}:${entry.target.className}:${entry.target.key}`, entry.target.contentHash])),
-          details: { host, results: result.results.map((entry) => ({ key: entry.target.key, status: entry.status, currentHash: entry.currentHash })), autorecoverRemoved: result.autorecoverRemoved },
+          details: { host, backupId, results: result.results.map((entry) => ({ key: entry.target.key, status: entry.status, currentHash: entry.currentHash })), autorecoverRemoved: result.autorecoverRemoved },
         });
       } else if (step.action === 'verify') {
         const done = requireRemoval(removal, step);
@@ -349,28 +370,87 @@ export class JobHandlers {
       } else if (step.action === 'restore') {
         const done = requireRemoval(removal, step);
         const result = await executor.restore({ host, backup: done.backup }, signal);
-        await store.audit.append({ actor: SYSTEM_ACTOR, action: 'restore.completed', target: done.backupId, huntId, details: { host, verified: result.verified, reason: 'playbook' } });
+        await store.audit.appendOnce(`removal-restored:${approvalId}`, { actor: SYSTEM_ACTOR, action: 'restore.completed', target: done.backupId, huntId, details: { host, verified: result.verified, reason: 'playbook' } });
       } else if (step.action === 'notify') {
         notifications.push([{ kind: 'removal-finished', approvalId }, jobIds.notify(approvalId, step.with.event)]);
       }
     });
     const finished = removal as (RemovalResult & { backupId: string }) | null;
-    const succeeded = finished !== null && Object.keys(state.failures).length === 0 && finished.results.every((entry) => entry.status !== 'failed');
+    if (finished) await store.approvals.setRemoval(approvalId, finished);
+    // The first recorded result is the one reported, whichever attempt wrote it.
+    const recorded = (await store.approvals.require(approvalId)).removal ?? finished;
+    const succeeded = recorded !== null && Object.keys(state.failures).length === 0 && recorded.results.every((entry) => entry.status !== 'failed');
     const status = succeeded ? 'completed' : 'failed';
-    // The result is written once; its first writer audits it before the status makes it visible.
-    if (finished === null || (await store.approvals.setRemoval(approvalId, finished))) {
-      await store.audit.append({
-        actor: SYSTEM_ACTOR,
-        action: succeeded ? 'removal.completed' : 'removal.failed',
-        target: approvalId,
-        huntId,
-        ...(finished ? { hashes: { backup: finished.backupId.slice('backup-'.length) } } : {}),
-        details: { host, stepFailures: state.failures, removed: finished?.results.filter((entry) => entry.status === 'removed').length ?? 0 },
-      });
-    }
+    // Audited before the status makes it visible, and once, however many attempts got this far.
+    await store.audit.appendOnce(`removal-finished:${approvalId}`, {
+      actor: SYSTEM_ACTOR,
+      action: succeeded ? 'removal.completed' : 'removal.failed',
+      target: approvalId,
+      huntId,
+      ...(recorded ? { hashes: { backup: recorded.backupId.slice('backup-'.length) } } : {}),
+      details: {
+        host,
+        stepFailures: state.failures,
+        removed: recorded?.results.filter((entry) => entry.status === 'removed' || entry.status === 'removed-earlier').length ?? 0,
+      },
+    });
     await store.approvals.transition(approvalId, ['executing'], status);
     for (const [data, jobId] of notifications) await this.deps.engine.notify(data, jobId);
     return { status };
+  }
+
+  /**
+   * After a removal failed for good, records what the host is left with, so a half-done removal is
+   * never unrecorded: each object of the persisted backup is re-read (read-only) and recorded as
+   * removed or still present. Null when nothing was backed up (so nothing was removed) or the host
+   * cannot be read; the failure is then audited with its code alone.
+   */
+  private async recordPartialRemoval(approval: ApprovalRequest): Promise<{ backupId: string; removed: number } | null> {
+    const { store, executor } = this.deps;
+    const backupId = await store.approvals.backupOf(approval.approvalId);
+    if (!backupId) return null;
+    try {
+      const { document: backup } = await store.evidence.getJson<RemovalBackup>(backupId);
+      const targets = backup.objects.map(({ kind, namespace, className, key, contentHash }) => ({ kind, namespace, className, key, contentHash }));
+      const reread = await executor.backup({ host: approval.host, targets, approvalId: approval.approvalId }, AbortSignal.timeout(this.deps.timeoutsMs.remove));
+      const gone = new Set(reread.results.filter((entry) => entry.status === 'skipped-missing').map((entry) => `${entry.target.kind}|${entry.target.key}`));
+      const results = targets.map((target) =>
+        gone.has(`${target.kind}|${target.key}`)
+          ? { target, status: 'removed' as const, message: 'removed before the removal failed; its backup was kept first', currentHash: null }
+          : { target, status: 'failed' as const, message: 'still on the host: the removal failed before reaching it', currentHash: target.contentHash },
+      );
+      await store.approvals.setRemoval(approval.approvalId, { host: approval.host, backup, results, autorecoverRemoved: [], verified: false, backupId });
+      return { backupId, removed: gone.size };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * The approval's backup: the one an earlier attempt persisted, or a new one taken now (no change
+   * on the host) and persisted before this method returns. Its evidence entry is audited once.
+   */
+  private async persistedBackup(approval: ApprovalRequest, targets: RemovalTarget[], signal: AbortSignal): Promise<{ backupId: string; backup: RemovalBackup }> {
+    const { store, executor } = this.deps;
+    const { approvalId, huntId, host } = approval;
+    let backupId = await store.approvals.backupOf(approvalId);
+    let hostCopy: string | null = null;
+    if (!backupId) {
+      const taken = await executor.backup({ host, targets, approvalId }, signal);
+      const stored = await store.evidence.putJson('backup', taken.backup);
+      hostCopy = taken.hostCopy;
+      backupId = await store.approvals.claimBackup(approvalId, stored.id);
+    }
+    const { document: backup, sha256 } = await store.evidence.getJson<RemovalBackup>(backupId);
+    await store.audit.appendOnce(`removal-backup:${approvalId}`, {
+      actor: SYSTEM_ACTOR,
+      action: 'evidence.stored',
+      target: backupId,
+      huntId,
+      hashes: { backup: sha256 },
+      details: { kind: 'backup', host, approvalId, objects: backup.objects.length, hostCopy },
+    });
+    return { backupId, backup };
   }
 
   async restore(job: Job<RestoreJobData>, token: string | undefined, cancel?: AbortSignal): Promise<{ verified: boolean }> {

@@ -11,14 +11,17 @@ import { createQueueDashboard } from '../http/queue-dashboard.js';
 import { PlaybookRegistry } from '../playbooks/playbook-registry.js';
 import { closeQueues, createQueues, type Queues } from '../queue/queues.js';
 import { WorkerHost } from '../queue/worker-host.js';
-import { createSlackApp, createSlackNotifier, type SlackApp } from '../slack/slack-app.js';
+import { loadAllowlist } from '../allowlist/load-allowlist.js';
+import { createSlackApp, createSlackNotifier, createUploadPorts, type SlackApp } from '../slack/slack-app.js';
 import { createPowerShellHostExecutor } from '../powershell/powershell-host-executor.js';
 import { checkRedisDurability, createRedis } from '../store/redis-connection.js';
 import { createStore, type Store } from '../store/store.js';
 import { DomainAnalysis, type HuntAnalysis } from './analysis.js';
+import { AnalyzeUploadJob } from './analyze-upload-job.js';
 import { HuntEngine } from './hunt-engine.js';
 import { JobHandlers } from './job-handlers.js';
 import type { HuntNotifications } from './notifications.js';
+import { UploadQueue } from './upload-queue.js';
 
 /**
  * The composition root: one process runs the `serve` role (HTTP API, SIEM webhooks, Slack), the
@@ -62,7 +65,7 @@ export async function startService(config: Config, roles: ServiceRoles, override
     }
   };
   try {
-    const redis = createRedis(config.redis.url, 'client');
+    const redis = createRedis(config.redis.url, 'client', (error) => logger.warn({ err: error }, 'redis connection error'));
     cleanups.push(() => redis.quit());
     await redis.ping();
     await checkRedisDurability(redis, config.redis.evictionCheck, (message, details) => logger.warn(details, message));
@@ -133,6 +136,9 @@ async function startWorkers(config: Config, parts: Parts & { notifications: Hunt
     });
     executor = powershell.executor;
     cleanups.push(powershell.close);
+    // Jobs are taken only once a PowerShell session is up: a wrong PWSH_PATH fails the boot, not the
+    // first removal, and a replacement worker does not start a job it then waits seconds to run.
+    await powershell.pool.use(async () => undefined);
   }
   await queues.hunt.setGlobalConcurrency(config.jobs.globalConcurrency);
   const workerHost = new WorkerHost(
@@ -140,6 +146,7 @@ async function startWorkers(config: Config, parts: Parts & { notifications: Hunt
     config.redis.prefix,
     (error, queue) => logger.error({ err: error, queue }, 'worker error'),
     (queue, outcome, seconds) => parts.metrics.jobDuration.observe({ queue, outcome }, seconds),
+    { lockMs: config.jobs.lockMs, maxStalled: config.jobs.maxStalled },
   );
   const concurrency = config.jobs.workerConcurrency;
   const handlers = new JobHandlers({
@@ -154,6 +161,22 @@ async function startWorkers(config: Config, parts: Parts & { notifications: Hunt
     concurrency: { hunt: concurrency, trace: concurrency, remove: Math.max(1, Math.ceil(concurrency / 4)), restore: 1, notify: concurrency },
     shutdownSignal: workerHost.shutdownSignal,
     sweepHosts: config.hunt.sweepHosts,
+    ...(config.slack
+      ? {
+          uploads: new AnalyzeUploadJob({
+            ...createUploadPorts({ config: slackAppConfig(config), redis: parts.store.redis }),
+            store: parts.store,
+            engine: parts.engine,
+            playbooks: parts.playbooks,
+            defaultPlaybook: config.defaultPlaybook,
+            allowlist: await loadAllowlist({ files: config.allowlistFiles }),
+            maxBytes: config.slack.uploadMaxBytes,
+            timeoutMs: config.jobs.timeoutsMs.hunt,
+            concurrency: Math.max(1, Math.ceil(concurrency / 4)),
+            shutdownSignal: workerHost.shutdownSignal,
+          }),
+        }
+      : {}),
   });
   workerHost.start(handlers.workerSpecs());
   cleanups.push(() => workerHost.close(config.jobs.shutdownGraceMs));
@@ -166,7 +189,13 @@ async function startHttp(config: Config, roles: ServiceRoles, parts: Parts & { r
   const { logger, cleanups } = parts;
   let slack: SlackApp | null = null;
   if (roles.serve && config.slack) {
-    slack = await createSlackApp({ engine: parts.engine, config: slackAppConfig(config), mode: config.slack.mode, redis: parts.redis });
+    slack = await createSlackApp({
+      engine: parts.engine,
+      config: slackAppConfig(config),
+      mode: config.slack.mode,
+      redis: parts.redis,
+      uploads: new UploadQueue({ store: parts.store, queues: parts.queues }),
+    });
     cleanups.push(() => slack!.stop());
   }
   const extraRouters = [...(parts.overrides.extraRouters ?? []), ...(slack?.router ? [{ path: '/', router: slack.router }] : [])];
@@ -218,7 +247,10 @@ function slackAppConfig(config: Config) {
     ...(slack.signingSecret ? { signingSecret: slack.signingSecret } : {}),
     ...(slack.appToken ? { appToken: slack.appToken } : {}),
     ...(slack.defaultChannel ? { alertChannel: slack.defaultChannel } : {}),
+    ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}),
     keyPrefix: `${config.redis.prefix}:slack`,
+    uploadMaxBytes: slack.uploadMaxBytes,
+    hostGroups: config.hostGroups,
   };
 }
 

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAnalyze } from './commands/analyze.js';
+import { registerHunt } from './commands/hunt.js';
 import { registerTrace } from './commands/trace.js';
 import { registerPlaybooks } from './commands/playbooks.js';
 import { registerServe } from './commands/serve.js';
@@ -12,7 +13,7 @@ import type { CliIo } from './io.js';
  */
 export type RegisterCommand = (program: Command, io: CliIo) => void;
 
-export const COMMANDS: readonly RegisterCommand[] = [registerAnalyze, registerTrace, registerServe, registerWorker, registerPlaybooks];
+export const COMMANDS: readonly RegisterCommand[] = [registerAnalyze, registerTrace, registerHunt, registerServe, registerWorker, registerPlaybooks];
 
 export const CLI_VERSION = '0.1.0';
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CodedError, ErrorCode } from '../errors.js';
 import { isValidHostName } from '../domain/host.js';
@@ -114,6 +115,8 @@ export const EnvSchema = z.object({
   REMOVE_TIMEOUT_SECONDS: int(600, 1, 86_400),
   RESTORE_TIMEOUT_SECONDS: int(600, 1, 86_400),
   SHUTDOWN_GRACE_SECONDS: int(30, 0, 3_600),
+  JOB_LOCK_SECONDS: int(30, 1, 3_600),
+  JOB_MAX_STALLED: int(5, 0, 100),
   WORKER_METRICS_PORT: int(0, 0, 65535),
 
   HUNT_LOOKBACK_HOURS: int(24, 0, 24 * 90),
@@ -141,6 +144,13 @@ export const EnvSchema = z.object({
   SLACK_SIGNING_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   SLACK_APP_TOKEN: z.string().regex(/^xapp-/, 'must be an app-level token (xapp-...)').optional(),
   SLACK_DEFAULT_CHANNEL: optionalText,
+  SLACK_UPLOAD_MAX_BYTES: int(100 * 1024 * 1024, 1024, 2 * 1024 * 1024 * 1024),
+  SLACK_API_URL: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')
+    .transform((url) => (url.endsWith('/') ? url : `${url}/`))
+    .optional(),
+  HOST_GROUPS_FILE: optionalText,
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -165,6 +175,10 @@ export interface Config {
     timeoutsMs: { hunt: number; trace: number; remove: number; restore: number };
     shutdownGraceMs: number;
     metricsPort: number;
+    /** How long a dead worker keeps its jobs: after that another worker takes them over. */
+    lockMs: number;
+    /** How many times a job may be taken over from a dead worker before it fails. */
+    maxStalled: number;
   };
   hunt: { lookbackHours: number; maxEvents: number; approvalTtlMinutes: number; sweepHosts: string[] };
   executor: {
@@ -174,7 +188,52 @@ export interface Config {
     pwshPath: string;
   };
   /** HTTP mode (signing secret, receiver mounted on the API) or Socket Mode (app-level token). */
-  slack: { mode: 'http' | 'socket'; botToken: string; signingSecret?: string; appToken?: string; defaultChannel?: string } | null;
+  slack: { mode: 'http' | 'socket'; botToken: string; signingSecret?: string; appToken?: string; defaultChannel?: string; apiUrl?: string; uploadMaxBytes: number } | null;
+  /** Named host lists for `hunt group:NAME` (HOST_GROUPS_FILE); empty when none. */
+  hostGroups: Record<string, string[]>;
+}
+
+const HOST_GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const MAX_HOSTS_PER_GROUP = 10_000;
+
+const HostGroupsSchema = z
+  .record(
+    z.string(),
+    z
+      .array(z.string().refine(isValidHostName, 'not a valid host name'))
+      .min(1, 'a group needs at least one host')
+      .max(MAX_HOSTS_PER_GROUP, `at most ${MAX_HOSTS_PER_GROUP} hosts per group`),
+  )
+  .superRefine((groups, ctx) => {
+    for (const name of Object.keys(groups)) {
+      if (!HOST_GROUP_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'group names: letters, digits, . _ - (1-64, starting with a letter or digit)' });
+    }
+  });
+
+/** Reads HOST_GROUPS_FILE: a YAML (or JSON) map of group name to host names, every entry checked. */
+function hostGroupsOf(file: string | undefined, problems: string[]): Record<string, string[]> {
+  if (!file) return {};
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push(`HOST_GROUPS_FILE: cannot read the file (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return {};
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text);
+  } catch {
+    problems.push('HOST_GROUPS_FILE: is not valid YAML or JSON');
+    return {};
+  }
+  const parsed = HostGroupsSchema.safeParse(document);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues) {
+    const where = issue.path.length > 0 ? ` (${issue.path.map(String).join('.')})` : '';
+    problems.push(`HOST_GROUPS_FILE${where}: ${issue.code === 'invalid_type' && issue.path.length === 0 ? 'must be a map of group name to a list of host names' : issue.message}`);
+  }
+  return {};
 }
 
 /** Reads `<NAME>_FILE` for each secret that is not set directly; a file that cannot be read is a config error. */
@@ -212,10 +271,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   }
   problems.push(...crossFieldProblems(env));
   const transport = parsed.success ? transportOf(parsed.data, problems) : null;
+  const hostGroups = parsed.success ? hostGroupsOf(parsed.data.HOST_GROUPS_FILE, problems) : {};
   if (problems.length > 0 || !parsed.success || !transport) {
     throw new CodedError(ErrorCode.Config, `invalid configuration:\n  - ${problems.join('\n  - ')}`, { problems });
   }
-  return toConfig(parsed.data, transport);
+  return { ...toConfig(parsed.data, transport), hostGroups };
 }
 
 /** The transport from its variables, checked by the transport's own schema. */
@@ -273,7 +333,7 @@ function crossFieldProblems(env: Record<string, string | undefined>): string[] {
   return problems;
 }
 
-function toConfig(env: Env, transport: TransportConfig): Config {
+function toConfig(env: Env, transport: TransportConfig): Omit<Config, 'hostGroups'> {
   const secrets: Partial<Record<AlertSource, string>> = {};
   for (const source of ALERT_SOURCES) {
     const secret = env[`WEBHOOK_SECRET_${source.toUpperCase()}` as `WEBHOOK_SECRET_${Uppercase<AlertSource>}`];
@@ -314,6 +374,8 @@ function toConfig(env: Env, transport: TransportConfig): Config {
       },
       shutdownGraceMs: env.SHUTDOWN_GRACE_SECONDS * 1000,
       metricsPort: env.WORKER_METRICS_PORT,
+      lockMs: env.JOB_LOCK_SECONDS * 1000,
+      maxStalled: env.JOB_MAX_STALLED,
     },
     hunt: {
       lookbackHours: env.HUNT_LOOKBACK_HOURS,
@@ -326,9 +388,11 @@ function toConfig(env: Env, transport: TransportConfig): Config {
       ? {
           mode: env.SLACK_SIGNING_SECRET ? 'http' : 'socket',
           botToken: env.SLACK_BOT_TOKEN,
+          uploadMaxBytes: env.SLACK_UPLOAD_MAX_BYTES,
           ...(env.SLACK_SIGNING_SECRET ? { signingSecret: env.SLACK_SIGNING_SECRET } : {}),
           ...(env.SLACK_APP_TOKEN ? { appToken: env.SLACK_APP_TOKEN } : {}),
           ...(env.SLACK_DEFAULT_CHANNEL ? { defaultChannel: env.SLACK_DEFAULT_CHANNEL } : {}),
+          ...(env.SLACK_API_URL ? { apiUrl: env.SLACK_API_URL } : {}),
         }
       : null,
   };

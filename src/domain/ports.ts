@@ -40,7 +40,11 @@ export interface RemovalBackup {
   autorecoverEntries: string[];
 }
 
-export type RemovalStatus = 'removed' | 'skipped-changed' | 'skipped-missing' | 'failed';
+/**
+ * `removed-earlier`: an object of the persisted backup that was already gone when the removal ran,
+ * because an earlier attempt of the same approved removal (e.g. one whose worker died) removed it.
+ */
+export type RemovalStatus = 'removed' | 'removed-earlier' | 'skipped-changed' | 'skipped-missing' | 'failed';
 
 export interface RemovalObjectResult {
   target: RemovalTarget;
@@ -55,6 +59,21 @@ export interface RemovalRequest {
   targets: RemovalTarget[];
   /** Recorded approval that names these targets; carried into the host-side log. */
   approvalId: string;
+}
+
+/** The first phase of a removal: reads and backs up the approved objects, changing nothing on the host. */
+export interface BackupResult {
+  host: string;
+  backup: RemovalBackup;
+  /** Targets that were not backed up (changed, missing, unreadable), saying why; they will not be removed. */
+  results: RemovalObjectResult[];
+  /** Where the host kept its own copy of the backup, or null when it could not write one. */
+  hostCopy: string | null;
+}
+
+/** The second phase: removes only objects of a backup the caller has already persisted. */
+export interface BackedUpRemovalRequest extends RemovalRequest {
+  backup: RemovalBackup;
 }
 
 export interface RemovalResult {
@@ -79,6 +98,9 @@ export interface RestoreResult {
 
 export interface HostExecutor {
   collect(request: CollectRequest, signal: AbortSignal): Promise<Collection>;
-  remove(request: RemovalRequest, signal: AbortSignal): Promise<RemovalResult>;
+  /** Backs the targets up without changing the host; its result must be persisted before `remove`. */
+  backup(request: RemovalRequest, signal: AbortSignal): Promise<BackupResult>;
+  /** Removes the targets whose content hash still equals the persisted backup's; idempotent per backup. */
+  remove(request: BackedUpRemovalRequest, signal: AbortSignal): Promise<RemovalResult>;
   restore(request: RestoreRequest, signal: AbortSignal): Promise<RestoreResult>;
 }

@@ -9,8 +9,9 @@ import { CodedError, ErrorCode } from '../errors.js';
  * never logged or echoed. What each role may do:
  * - viewer: read hunts, reports and approvals;
  * - responder: viewer + start hunts, ask for removal;
- * - approver: viewer + decide on approval requests (as an approver the request names);
- * - admin: everything, including restore, the audit log and the queue dashboard.
+ * - approver: viewer + decide on approval requests, and restore the backups of removals (as an
+ *   approver the request names, by token group);
+ * - admin: everything, including restoring any backup, the audit log and the queue dashboard.
  * Browsers reach the dashboard with Basic auth whose password is the token.
  */
 export type Permission = 'read' | 'hunt' | 'request-removal' | 'decide' | 'restore' | 'admin';
@@ -18,7 +19,7 @@ export type Permission = 'read' | 'hunt' | 'request-removal' | 'decide' | 'resto
 const PERMISSIONS: Record<ApiRole, Permission[]> = {
   viewer: ['read'],
   responder: ['read', 'hunt', 'request-removal'],
-  approver: ['read', 'decide'],
+  approver: ['read', 'decide', 'restore'],
   admin: ['read', 'hunt', 'request-removal', 'decide', 'restore', 'admin'],
 };
 
@@ -39,7 +40,11 @@ const digest = (text: string) => createHash('sha256').update(text).digest();
 export class ApiAuthenticator {
   private readonly tokens: Array<{ digest: Buffer; principal: Principal }>;
 
-  constructor(tokens: ApiToken[]) {
+  constructor(
+    tokens: ApiToken[],
+    /** Told of every request a valid token was refused for lack of a role (the audit log records it). */
+    private readonly onForbidden: (actor: Actor, permission: Permission, path: string) => Promise<void> = async () => undefined,
+  ) {
     this.tokens = tokens.map((token) => ({ digest: digest(token.token), principal: { id: token.id, roles: token.roles, groups: token.groups } }));
   }
 
@@ -63,7 +68,12 @@ export class ApiAuthenticator {
         return;
       }
       if (!principal.roles.some((role) => PERMISSIONS[role].includes(permission))) {
-        next(new CodedError(ErrorCode.Forbidden, `token ${principal.id} (${principal.roles.join(', ')}) may not ${permission}`, { permission }));
+        const refusal = new CodedError(ErrorCode.Forbidden, `token ${principal.id} (${principal.roles.join(', ')}) may not ${permission}`, { permission });
+        const actor: Actor = { kind: 'api', id: principal.id, from: request.ip ?? 'unknown' };
+        this.onForbidden(actor, permission, request.path).then(
+          () => next(refusal),
+          (error: unknown) => next(error),
+        );
         return;
       }
       request.principal = principal;

@@ -94,7 +94,9 @@ export function createHttpApp(options: HttpAppOptions): Express {
   const { engine, settings } = options;
   const log = options.log ?? (() => undefined);
   const now = options.now ?? (() => new Date());
-  const auth = new ApiAuthenticator(settings.apiTokens);
+  const auth = new ApiAuthenticator(settings.apiTokens, async (actor, permission, path) => {
+    await options.audit?.append({ actor, action: 'api.refused', target: path, details: { permission, code: ErrorCode.Forbidden } });
+  });
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', settings.trustProxy);
@@ -240,7 +242,13 @@ export function createHttpApp(options: HttpAppOptions): Express {
 
   app.post('/v1/restores', auth.require('restore'), json, async (request, response) => {
     const body = parseBody(RestoreBodySchema, request.body);
-    const queued = await engine.restore({ backupId: body.backupId, requestedBy: apiActor(request) });
+    const principal = request.principal;
+    const queued = await engine.restore({
+      backupId: body.backupId,
+      requestedBy: apiActor(request),
+      admin: principal?.roles.includes('admin') ?? false,
+      actorGroupsOf: async (groups) => (principal?.groups ?? []).filter((group) => groups.includes(group)),
+    });
     response.status(202).location(`/v1/restores/${queued.jobId}`).json(queued);
   });
 

@@ -83,7 +83,7 @@ function* parseEvent(xml: string, source: string, index: number, at: number, rel
   if (relevantOnly && !passesPrefilter(xml)) return;
   let parts: WindowsEventParts;
   try {
-    parts = partsFromEventXml(xml);
+    parts = partsFromEventXml(ownCopy(xml));
   } catch (error) {
     yield problemAt(source, index, at, `malformed event XML: ${(error as Error).message.split('\n')[0]}`);
     return;
@@ -95,6 +95,15 @@ function* parseEvent(xml: string, source: string, index: number, at: number, rel
     if (!(error instanceof EventPartsError)) throw error;
     yield problemAt(source, index, at, `not an event record: ${error.message}`);
   }
+}
+
+/**
+ * The event's text in a string of its own. A slice of the chunk text shares the whole chunk in V8,
+ * so every field cut from it would keep its chunk alive as long as the event index keeps the field:
+ * memory would grow with the input instead of with the events kept.
+ */
+function ownCopy(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }
 
 function localName(name: string): string {

@@ -207,14 +207,19 @@ function flatTime(record: Json): string | null {
 
 function timeValue(value: unknown, zonelessIsUtc: boolean): string | null {
   if (typeof value === 'number' && Number.isFinite(value)) {
-    const ms = value < 1e11 ? value * 1000 : value;
-    return new Date(ms).toISOString();
+    return isoOfEpochMs(value < 1e11 ? value * 1000 : value);
   }
   if (isObject(value)) return timeValue(attributes(value).SystemTime ?? value.DateTime ?? value.value, zonelessIsUtc);
   if (typeof value !== 'string') return null;
   const dotNet = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/.exec(value);
-  if (dotNet) return new Date(Number(dotNet[1])).toISOString();
+  if (dotNet) return isoOfEpochMs(Number(dotNet[1]));
   return toUtcIso(value, zonelessIsUtc);
+}
+
+/** Null for an instant outside what a Date can hold (a hostile or corrupt value), instead of a RangeError. */
+function isoOfEpochMs(ms: number): string | null {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
 function pick(record: Json, keys: readonly string[]): unknown {

@@ -67,7 +67,14 @@ export function lintPlaybookText(text: string, file: string): { playbook: Playbo
   if (document.errors.length > 0) {
     return { playbook: null, problems: document.errors.map((error) => ({ file, path: '(yaml)', message: error.message })) };
   }
-  const parsed = PlaybookSchema.safeParse(document.toJS());
+  let value: unknown;
+  try {
+    value = document.toJS();
+  } catch (error) {
+    // Errors the parser leaves to conversion, such as an alias used before its anchor.
+    return { playbook: null, problems: [{ file, path: '(yaml)', message: error instanceof Error ? error.message : String(error) }] };
+  }
+  const parsed = PlaybookSchema.safeParse(value);
   if (!parsed.success) {
     return {
       playbook: null,

@@ -3,6 +3,8 @@ import { CodedError, ErrorCode, isCodedError } from '../errors.js';
 import { parseCollection, type Collection } from '../domain/collection.js';
 import { assertValidHostName } from '../domain/host.js';
 import type {
+  BackedUpRemovalRequest,
+  BackupResult,
   CollectRequest,
   HostExecutor,
   RemovalRequest,
@@ -13,7 +15,7 @@ import type {
 import { objectsFromCollection } from '../domain/wmi-object.js';
 import { remoteInvocationFor, type TransportConfig } from '../transport/transport-config.js';
 import { PwshSession } from './pwsh-session.js';
-import { RemovalBackupSchema, RemovalResultSchema, RemovalTargetSchema, RestoreResultSchema } from './result-schemas.js';
+import { BackupResultSchema, RemovalBackupSchema, RemovalResultSchema, RemovalTargetSchema, RestoreResultSchema } from './result-schemas.js';
 import { ScriptRunner } from './script-runner.js';
 import { SessionPool } from './session-pool.js';
 
@@ -72,16 +74,19 @@ export class PowerShellHostExecutor implements HostExecutor {
     }
   }
 
-  async remove(request: RemovalRequest, signal: AbortSignal): Promise<RemovalResult> {
-    const host = assertValidHostName(request.host);
-    if (typeof request.approvalId !== 'string' || request.approvalId.trim() === '') {
-      throw new CodedError(ErrorCode.ApprovalRequired, 'a removal needs the id of its recorded approval', { field: 'approvalId' });
+  async backup(request: RemovalRequest, signal: AbortSignal): Promise<BackupResult> {
+    const { host, approvalId, targets } = checkRemoval(request);
+    const document = await this.run('remove', host, this.limits.removeTimeoutMs, signal, { phase: 'backup', host, approvalId, targets });
+    return checkOutput(BackupResultSchema, document, 'remove', host);
+  }
+
+  async remove(request: BackedUpRemovalRequest, signal: AbortSignal): Promise<RemovalResult> {
+    const { host, approvalId, targets } = checkRemoval(request);
+    const backup = checkInput(RemovalBackupSchema, request.backup, 'backup');
+    if (backup.host.toLowerCase() !== host.toLowerCase()) {
+      throw new CodedError(ErrorCode.BadInput, `the backup is of ${backup.host}, not ${host}`, { field: 'backup.host' });
     }
-    if (!Array.isArray(request.targets) || request.targets.length === 0) {
-      throw new CodedError(ErrorCode.BadInput, 'a removal needs at least one target', { field: 'targets' });
-    }
-    const targets = request.targets.map((target, index) => checkInput(RemovalTargetSchema, target, `targets.${index}`));
-    const document = await this.run('remove', host, this.limits.removeTimeoutMs, signal, { host, approvalId: request.approvalId, targets });
+    const document = await this.run('remove', host, this.limits.removeTimeoutMs, signal, { phase: 'remove', host: backup.host, approvalId, targets, backup });
     return checkOutput(RemovalResultSchema, document, 'remove', host);
   }
 
@@ -103,6 +108,18 @@ export class PowerShellHostExecutor implements HostExecutor {
       signal,
     });
   }
+}
+
+function checkRemoval(request: RemovalRequest): RemovalRequest {
+  const host = assertValidHostName(request.host);
+  if (typeof request.approvalId !== 'string' || request.approvalId.trim() === '') {
+    throw new CodedError(ErrorCode.ApprovalRequired, 'a removal needs the id of its recorded approval', { field: 'approvalId' });
+  }
+  if (!Array.isArray(request.targets) || request.targets.length === 0) {
+    throw new CodedError(ErrorCode.BadInput, 'a removal needs at least one target', { field: 'targets' });
+  }
+  const targets = request.targets.map((target, index) => checkInput(RemovalTargetSchema, target, `targets.${index}`));
+  return { host, approvalId: request.approvalId, targets };
 }
 
 function checkInput<T>(schema: z.ZodType<T>, value: unknown, field: string): T {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { WmiValueSchema } from '../domain/collection.js';
-import type { RemovalResult, RestoreResult } from '../domain/ports.js';
+import type { BackupResult, RemovalResult, RestoreResult } from '../domain/ports.js';
 
 /** Runtime checks of what remove.ps1 and restore.ps1 return (the shapes of src/domain/ports.ts). */
 const Sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
@@ -31,20 +31,29 @@ export const RemovalBackupSchema = z
   })
   .strict();
 
+const RemovalObjectResultSchema = z
+  .object({
+    target: RemovalTargetSchema,
+    status: z.enum(['removed', 'removed-earlier', 'skipped-changed', 'skipped-missing', 'failed']),
+    message: z.string(),
+    currentHash: Sha256Hex.nullable(),
+  })
+  .strict();
+
+export const BackupResultSchema: z.ZodType<BackupResult> = z
+  .object({
+    host: z.string().min(1),
+    backup: RemovalBackupSchema,
+    results: z.array(RemovalObjectResultSchema),
+    hostCopy: z.string().nullable(),
+  })
+  .strict();
+
 export const RemovalResultSchema: z.ZodType<RemovalResult> = z
   .object({
     host: z.string().min(1),
     backup: RemovalBackupSchema,
-    results: z.array(
-      z
-        .object({
-          target: RemovalTargetSchema,
-          status: z.enum(['removed', 'skipped-changed', 'skipped-missing', 'failed']),
-          message: z.string(),
-          currentHash: Sha256Hex.nullable(),
-        })
-        .strict(),
-    ),
+    results: z.array(RemovalObjectResultSchema),
     autorecoverRemoved: z.array(z.string()),
     verified: z.boolean(),
   })

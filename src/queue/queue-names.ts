@@ -3,7 +3,7 @@
  * `finalize` job (the parent), added by whichever host finishes last; every job id is deterministic,
  * so adding the same work twice adds it once.
  */
-export const QUEUE_NAMES = ['hunt', 'trace', 'remove', 'restore', 'notify'] as const;
+export const QUEUE_NAMES = ['hunt', 'trace', 'remove', 'restore', 'notify', 'upload'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Everything a host job needs travels with it, so a fleet's jobs never read the fleet-sized hunt record. */
@@ -38,6 +38,8 @@ export interface RestoreJobData {
   requestedBy: import('../app/engine.js').Actor;
   slack?: import('../app/engine.js').SlackThread;
 }
+/** Event exports a responder uploaded to Slack, to download and analyze offline (src/app/analyze-upload-job.ts). */
+export type UploadJobData = import('../app/upload-intake.js').UploadRequest;
 export type NotifyJobData =
   | { kind: 'hunt-updated'; huntId: string }
   | { kind: 'hunt-completed'; huntId: string }
@@ -53,4 +55,6 @@ export const jobIds = {
   remove: (approvalId: string) => `remove-${approvalId}`,
   restore: (backupId: string) => `restore-${backupId}`,
   notify: (subject: string, event: string) => `notify-${subject}-${event}`,
+  /** From the uploaded files' ids: the same files uploaded (or the event re-delivered) queue one job. */
+  upload: (digest: string) => `upload-${digest}`,
 };

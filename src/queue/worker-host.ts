@@ -14,6 +14,15 @@ export interface WorkerSpec {
   processor: (job: Job, token: string | undefined, cancelSignal?: AbortSignal) => Promise<unknown>;
 }
 
+/** How a dead worker's jobs are taken over: its lock expires after `lockMs`, then another worker retries. */
+export interface StallPolicy {
+  lockMs: number;
+  /** Take-overs a job survives; more and it fails (a job that kills its worker each time). */
+  maxStalled: number;
+}
+
+const DEFAULT_STALL_POLICY: StallPolicy = { lockMs: 30_000, maxStalled: 5 };
+
 export class WorkerHost {
   private readonly workers: Worker[] = [];
   private readonly shutdownController = new AbortController();
@@ -25,6 +34,7 @@ export class WorkerHost {
     private readonly onError: (error: Error, queue: QueueName) => void,
     /** Told of every job that finished (completed, or failed for this attempt), with its run time. */
     private readonly onJobFinished?: (queue: QueueName, outcome: 'completed' | 'failed', seconds: number) => void,
+    private readonly stallPolicy: StallPolicy = DEFAULT_STALL_POLICY,
   ) {
     // Every running job listens on the one shutdown signal; hundreds at once is the design, not a leak.
     setMaxListeners(0, this.shutdownController.signal);
@@ -42,6 +52,9 @@ export class WorkerHost {
         prefix: bullPrefix(this.prefix),
         concurrency: spec.concurrency,
         autorun: true,
+        lockDuration: this.stallPolicy.lockMs,
+        stalledInterval: this.stallPolicy.lockMs,
+        maxStalledCount: this.stallPolicy.maxStalled,
       });
       worker.on('error', (error) => this.onError(error, spec.queue));
       const report = (job: Job | undefined, outcome: 'completed' | 'failed') => {

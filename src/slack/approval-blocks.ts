@@ -124,6 +124,7 @@ export function renderDenyModal(target: DenyModalContext): types.ModalView {
 
 const REMOVAL_ICON: Readonly<Record<RemovalStatus, string>> = {
   removed: ':wastebasket: removed',
+  'removed-earlier': ':wastebasket: removed by an earlier attempt of this removal (backup kept first)',
   'skipped-changed': ':no_entry_sign: skipped, it changed since approval',
   'skipped-missing': ':grey_question: skipped, already gone',
   failed: ':x: failed',
@@ -134,7 +135,7 @@ export function renderRemovalResult(approval: ApprovalRequest): SlackMessage {
   if (!removal) {
     return { text: `Removal ${approval.approvalId}: no result`, blocks: [section(`Removal for ${inlineCode(approval.approvalId, 80)} has no result (status ${approval.status}).`)] };
   }
-  const removed = removal.results.filter((result) => result.status === 'removed').length;
+  const removed = removal.results.filter((result) => result.status === 'removed' || result.status === 'removed-earlier').length;
   const head: Block[] = [
     section(
       `*Removal result* for ${inlineCode(approval.approvalId, 80)} on ${inlineCode(removal.host, 80)}: ${removed}/${removal.results.length} removed · ` +

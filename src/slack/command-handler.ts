@@ -16,6 +16,8 @@ import type { SlackNotifier } from './slack-notifier.js';
  */
 export interface CommandDeps {
   engine: Engine;
+  /** Which approver groups a Slack user is in (a restore needs an approver). */
+  directory: { groupsOf(userId: string, groups: readonly string[]): Promise<string[]> };
   notifier: SlackNotifier;
   ledger: SlackMessageLedger;
   hostGroups: Readonly<Record<string, readonly string[]>>;
@@ -154,6 +156,7 @@ async function answer(command: Exclude<WmiCommand, { name: 'hunt' | 'help' }>, c
       const { jobId } = await engine.restore({
         backupId: command.backupId,
         requestedBy: context.actor,
+        actorGroupsOf: (groups) => deps.directory.groupsOf(context.actor.id, groups),
         slack: { channel: context.channel, ...(context.threadTs ? { threadTs: context.threadTs } : {}) },
       });
       await context.reply.privately(textMessage(`:leftwards_arrow_with_hook: restore of ${inlineCode(command.backupId, 128)} queued (job ${inlineCode(jobId, 80)}); the result will be posted here.`));

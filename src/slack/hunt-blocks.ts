@@ -1,4 +1,5 @@
 import type { HuntStatus, HuntSummary } from '../app/engine.js';
+import { UPLOAD_TRIGGER_SOURCE } from '../app/upload-intake.js';
 import { RISK_LEVELS, riskRank, type Finding, type Report } from '../domain/finding.js';
 import { subscriptionName } from '../domain/report/summary.js';
 import { type Block, type SlackMessage, RISK_ICON, actorLabel, context, divider, fitBlocks, header, originLine, section, slackDate } from './block-kit.js';
@@ -16,6 +17,7 @@ const STATUS_TEXT: Readonly<Record<HuntStatus, string>> = {
 const MAX_HOST_ERRORS_SHOWN = 10;
 
 export function triggerLine(trigger: NonNullable<HuntSummary['trigger']>): string {
+  if (trigger.source === UPLOAD_TRIGGER_SOURCE) return `:inbox_tray: *Uploaded files* (${inlineCode(trigger.alertId, 80)})\n${plain(trigger.summary, 600)}`;
   const rule = trigger.rule ? ` · rule ${inlineCode(trigger.rule, 120)}` : '';
   return `:rotating_light: *Alert* from ${plain(trigger.source, 60)} (${inlineCode(trigger.alertId, 80)})${rule}\n${plain(trigger.summary, 600)}`;
 }

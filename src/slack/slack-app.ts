@@ -2,6 +2,7 @@ import { App, ExpressReceiver, LogLevel, type Logger, webApi } from '@slack/bolt
 import { Router, type Application, type IRouter } from 'express';
 import type { Redis } from 'ioredis';
 import type { Actor, Engine } from '../app/engine.js';
+import type { UploadIntake } from '../app/upload-intake.js';
 import { CodedError, ErrorCode, asCodedError } from '../errors.js';
 import { assertValidHostName } from '../domain/host.js';
 import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, VIEW_DENY_REASON, renderDenyModal } from './approval-blocks.js';
@@ -10,7 +11,10 @@ import { errorMessage, runCommand, textMessage, type CommandDeps } from './comma
 import { SlackMessageLedger } from './message-ledger.js';
 import { ReplayGuard, slackRequestId } from './replay-guard.js';
 import { ephemeralReply, slashCommandReply } from './reply.js';
+import { SlackFileDownloader, allowedDownloadOrigin } from './slack-file-downloader.js';
 import { SlackNotifier } from './slack-notifier.js';
+import { SlackUploadReplies } from './slack-upload-replies.js';
+import { registerUploadListener } from './upload-listener.js';
 import { UsergroupDirectory } from './usergroup-directory.js';
 
 /**
@@ -36,7 +40,11 @@ export interface SlackAppConfig {
   usergroupCacheMs?: number;
   /** The slash command's name, `/wmi` unless the manifest was changed. */
   command?: string;
+  /** Largest file accepted for offline analysis (declared size and downloaded bytes). */
+  uploadMaxBytes?: number;
 }
+
+export const DEFAULT_UPLOAD_MAX_BYTES = 100 * 1024 * 1024;
 
 export interface CreateSlackAppOptions {
   engine: Engine;
@@ -52,6 +60,8 @@ export interface CreateSlackAppOptions {
   /** Extra WebClient options (retry policy, timeouts). Retry-After is always honoured. */
   clientOptions?: Omit<webApi.WebClientOptions, 'slackApiUrl' | 'rejectRateLimitedCalls' | 'logger'>;
   logger?: Logger;
+  /** Where event exports shared with the bot are queued for analysis; without it uploads are not listened to. */
+  uploads?: UploadIntake;
 }
 
 export interface SlackApp {
@@ -75,6 +85,7 @@ export function validateSlackAppConfig(config: SlackAppConfig, mode: 'http' | 's
   if (mode === 'http' && !(config.signingSecret && config.signingSecret.length >= 16)) problems.push('HTTP mode needs the signing secret');
   if (mode === 'socket' && !/^xapp-/.test(config.appToken ?? '')) problems.push('Socket Mode needs an app-level token (xapp-...)');
   if (config.apiUrl !== undefined && !/^https?:\/\/\S+\/$/.test(config.apiUrl)) problems.push('apiUrl must be an http(s) URL ending in /');
+  if (config.uploadMaxBytes !== undefined && !(Number.isInteger(config.uploadMaxBytes) && config.uploadMaxBytes > 0)) problems.push('uploadMaxBytes must be a positive whole number of bytes');
   if (!/^[A-Za-z0-9_.:-]{1,60}$/.test(config.keyPrefix)) problems.push('keyPrefix: letters, digits, _ . : -');
   for (const [group, hosts] of Object.entries(config.hostGroups ?? {})) {
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(group)) problems.push(`host group name ${JSON.stringify(group.slice(0, 40))} is invalid`);
@@ -96,6 +107,17 @@ export function createSlackClient(config: Pick<SlackAppConfig, 'botToken' | 'api
     ...(logger ? { logger } : { logLevel: webApi.LogLevel.WARN }),
     rejectRateLimitedCalls: false,
   });
+}
+
+/** What the analyze-upload job needs from Slack (worker processes): the file downloader and the thread notices. */
+export function createUploadPorts(options: Pick<CreateSlackAppOptions, 'config' | 'redis' | 'clientOptions' | 'logger'>): {
+  downloader: SlackFileDownloader;
+  replies: SlackUploadReplies;
+} {
+  return {
+    downloader: new SlackFileDownloader({ botToken: options.config.botToken, allowedOrigin: allowedDownloadOrigin(options.config.apiUrl) }),
+    replies: new SlackUploadReplies(createSlackNotifier(options)),
+  };
 }
 
 /** The notifier alone, for worker processes that post to Slack but receive nothing from it. */
@@ -138,7 +160,7 @@ export async function createSlackApp(options: CreateSlackAppOptions): Promise<Sl
   const guard = new ReplayGuard(redis, config.keyPrefix);
   const onError = (error: unknown, where: string) => app.logger.error(`wmi-hunter slack: ${where}: ${asCodedError(error).message}`);
   const directory = new UsergroupDirectory(client, config.usergroupCacheMs, (group, error) => onError(error, `usergroups.users.list ${group}`));
-  const commandDeps: CommandDeps = { engine, notifier, ledger, hostGroups: config.hostGroups ?? {}, onError };
+  const commandDeps: CommandDeps = { engine, notifier, ledger, directory, hostGroups: config.hostGroups ?? {}, onError };
   const approvalDeps = { engine, directory, client, onError };
 
   app.use(async (args) => {
@@ -222,6 +244,16 @@ export async function createSlackApp(options: CreateSlackAppOptions): Promise<Sl
       await tellClicker(fallback, errorMessage(asCodedError(error)), approvalDeps);
     }
   });
+
+  if (options.uploads) {
+    registerUploadListener(app, {
+      uploads: options.uploads,
+      notifier,
+      maxBytes: config.uploadMaxBytes ?? DEFAULT_UPLOAD_MAX_BYTES,
+      allowedOrigin: allowedDownloadOrigin(config.apiUrl),
+      onError,
+    });
+  }
 
   app.error(async (error) => {
     onError(error, 'listener');

@@ -35,6 +35,7 @@ export class ApprovalStore {
       .multi()
       .hset(this.keys.approval(request.approvalId), { request: JSON.stringify(request), status: 'pending' })
       .sadd(this.keys.huntApprovals(request.huntId), request.approvalId)
+      .zadd(this.keys.approvalExpiries(), Date.parse(request.expiresAt), request.approvalId)
       .exec();
     return { approvalId: request.approvalId, created: true };
   }
@@ -79,9 +80,38 @@ export class ApprovalStore {
     throw new CodedError(ErrorCode.Conflict, `approval ${approvalId} is being decided concurrently; try again`, { approvalId });
   }
 
+  /** Approvals whose expiry time has passed and that the sweep has not yet looked at. */
+  async dueForExpiry(now: Date, limit = 500): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.approvalExpiries(), '-inf', now.getTime(), 'LIMIT', 0, limit);
+  }
+
+  async expiryChecked(approvalId: string): Promise<void> {
+    await this.redis.zrem(this.keys.approvalExpiries(), approvalId);
+  }
+
   /** Compare-and-set of the status; false when the status was not one of `from`. */
   async transition(approvalId: string, from: ApprovalStatus[], to: ApprovalStatus): Promise<boolean> {
     return (await transitionStatusScript.run(this.redis, [this.keys.approval(approvalId)], [to, ...from])) === 1;
+  }
+
+  /**
+   * Records the removal backup of this approval once; returns the one recorded (the caller's, or
+   * the one an earlier attempt recorded first), so every attempt removes against the same backup.
+   */
+  async claimBackup(approvalId: string, backupId: string): Promise<string> {
+    const key = this.keys.approval(approvalId);
+    const claimed = (await this.redis.hsetnx(key, 'backupId', backupId)) === 1 ? backupId : ((await this.redis.hget(key, 'backupId')) ?? backupId);
+    await this.redis.set(this.keys.backupApproval(claimed), approvalId, 'NX');
+    return claimed;
+  }
+
+  /** The approval whose removal took this backup (a restore is authorized by its approvers). */
+  async approvalOfBackup(backupId: string): Promise<string | null> {
+    return this.redis.get(this.keys.backupApproval(backupId));
+  }
+
+  async backupOf(approvalId: string): Promise<string | null> {
+    return this.redis.hget(this.keys.approval(approvalId), 'backupId');
   }
 
   /** The removal result is written once, by the removal job that ran it. */

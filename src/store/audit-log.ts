@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Actor } from '../app/engine.js';
+import { LuaScript } from './lua-script.js';
 
 /**
  * The append-only audit log: one Redis stream entry per decision or action (who, what, when, from
@@ -24,6 +25,8 @@ export interface AuditEntry extends Required<Omit<AuditEntryInput, 'huntId'>> {
   huntId: string | null;
 }
 
+const appendOnceScript = new LuaScript('append-once.lua');
+
 export class AuditLog {
   constructor(
     private readonly redis: Redis,
@@ -32,9 +35,22 @@ export class AuditLog {
   ) {}
 
   async append(entry: AuditEntryInput): Promise<string> {
-    const id = await this.redis.xadd(
-      this.key,
-      '*',
+    const id = await this.redis.xadd(this.key, '*', ...this.fields(entry));
+    return id ?? '';
+  }
+
+  /**
+   * Appends the entry unless one was already appended under `onceKey` (atomically): for actions a
+   * retried job repeats, such as a removal's start, backup and completion. Returns null when the
+   * entry was already there.
+   */
+  async appendOnce(onceKey: string, entry: AuditEntryInput): Promise<string | null> {
+    const id = await appendOnceScript.run(this.redis, [this.key, `${this.key}:once:${onceKey}`], this.fields(entry));
+    return typeof id === 'string' ? id : null;
+  }
+
+  private fields(entry: AuditEntryInput): string[] {
+    return [
       'at',
       this.now().toISOString(),
       'actor',
@@ -49,8 +65,7 @@ export class AuditLog {
       JSON.stringify(entry.hashes ?? {}),
       'details',
       JSON.stringify(entry.details ?? {}),
-    );
-    return id ?? '';
+    ];
   }
 
   /** Entries in order, oldest first; optionally only those of one hunt. */

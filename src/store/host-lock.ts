@@ -7,6 +7,7 @@ import type { StoreKeys } from './store-keys.js';
  * (after the job's timeout and a margin) so a crashed worker cannot hold a host forever, and it is
  * released only by its owner.
  */
+const acquireLockScript = new LuaScript('acquire-lock.lua');
 const releaseLockScript = new LuaScript('release-lock.lua');
 
 export class HostLock {
@@ -15,8 +16,9 @@ export class HostLock {
     private readonly keys: StoreKeys,
   ) {}
 
+  /** Re-entrant for the same owner (a job retried after its worker died keeps its job id). */
   async acquire(host: string, owner: string, ttlMs: number): Promise<boolean> {
-    return (await this.redis.set(this.keys.hostLock(host.toLowerCase()), owner, 'PX', ttlMs, 'NX')) === 'OK';
+    return (await acquireLockScript.run(this.redis, [this.keys.hostLock(host.toLowerCase())], [owner, ttlMs])) === 1;
   }
 
   async holder(host: string): Promise<string | null> {

@@ -9,12 +9,18 @@ export interface RedisWarning {
  * Connections for the store and for BullMQ. Workers block on Redis, so their connections must not
  * give up on a request (`maxRetriesPerRequest: null`); the HTTP side fails fast instead.
  */
-export function createRedis(url: string, role: 'worker' | 'client'): Redis {
-  return new Redis(url, {
+/**
+ * `onError` hears connection errors (Redis restarting, unreachable); the client reconnects on its
+ * own, and without a listener each error would be printed as an unhandled event.
+ */
+export function createRedis(url: string, role: 'worker' | 'client', onError: (error: Error) => void = () => undefined): Redis {
+  const redis = new Redis(url, {
     maxRetriesPerRequest: role === 'worker' ? null : 3,
     enableReadyCheck: true,
     lazyConnect: false,
   });
+  redis.on('error', onError);
+  return redis;
 }
 
 /**

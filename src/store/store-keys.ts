@@ -39,6 +39,13 @@ export class StoreKeys {
   approvalDecisions(approvalId: string): string {
     return this.key('approval', approvalId, 'decisions');
   }
+  /** Pending approvals scored by expiry time (ms), for the expiry sweep. */
+  approvalExpiries(): string {
+    return this.key('approval-expiries');
+  }
+  backupApproval(backupId: string): string {
+    return this.key('backup-approval', backupId);
+  }
   approvalIdempotency(digest: string): string {
     return this.key('approval-key', digest);
   }

@@ -2,6 +2,8 @@ import type { Collection, WmiValue } from '../../src/domain/collection.js';
 import type { EventRecord } from '../../src/domain/event-record.js';
 import type {
   BackedUpObject,
+  BackedUpRemovalRequest,
+  BackupResult,
   CollectRequest,
   HostExecutor,
   RemovalRequest,
@@ -31,13 +33,19 @@ export interface HostScript {
   collectFailures?: CodedError[];
   /** How long each operation takes. */
   delayMs?: number;
+  /** The next removals crash (E_SCRIPT, as when pwsh dies) after removing their first object. */
+  removeCrashes?: number;
+  /** The name the host reports for itself when it differs from the name it is reached by. */
+  computerName?: string;
 }
+
+type Operation = 'collect' | 'backup' | 'remove' | 'restore';
 
 export class FakeFleet implements HostExecutor {
   readonly repositories = new Map<string, FakeObject[]>();
   readonly events = new Map<string, EventRecord[]>();
   readonly scripts = new Map<string, HostScript>();
-  readonly calls: Array<{ op: 'collect' | 'remove' | 'restore'; host: string; at: number; end?: number; aborted?: boolean }> = [];
+  readonly calls: Array<{ op: Operation; host: string; at: number; end?: number; aborted?: boolean }> = [];
   /** Operations currently in progress per host, to observe overlap. */
   readonly inFlight = new Map<string, number>();
   maxInFlightPerHost = 0;
@@ -61,40 +69,56 @@ export class FakeFleet implements HostExecutor {
     return this.operation('collect', request.host, signal, () => {
       const failure = this.scripts.get(request.host.toLowerCase())?.collectFailures?.shift();
       if (failure) throw failure;
-      return collectionOf(request.host, this.repository(request.host), request.maxEvents > 0 ? (this.events.get(request.host.toLowerCase()) ?? []) : [], request.lookbackHours);
+      const reportedName = this.scripts.get(request.host.toLowerCase())?.computerName ?? request.host;
+      return collectionOf(reportedName, this.repository(request.host), request.maxEvents > 0 ? (this.events.get(request.host.toLowerCase()) ?? []) : [], request.lookbackHours);
     });
   }
 
-  async remove(request: RemovalRequest, signal: AbortSignal): Promise<RemovalResult> {
+  async backup(request: RemovalRequest, signal: AbortSignal): Promise<BackupResult> {
+    return this.operation('backup', request.host, signal, () => {
+      const repository = this.repository(request.host);
+      const objects: BackedUpObject[] = [];
+      const results: BackupResult['results'] = [];
+      for (const target of request.targets) {
+        const object = repository.find((entry) => sameObject(entry, target));
+        const currentHash = object ? contentHashOf(object.namespace, object.className, object.properties) : null;
+        if (!object) results.push({ target, status: 'skipped-missing', message: 'not present', currentHash });
+        else if (currentHash !== target.contentHash) results.push({ target, status: 'skipped-changed', message: 'content hash changed since approval', currentHash });
+        else objects.push({ ...target, properties: { ...object.properties }, creatorSid: null });
+      }
+      const backup = { host: request.host, takenAt: new Date().toISOString(), objects, mof: objects.map((object) => `// ${object.className} ${object.key}`).join('\n'), autorecoverEntries: [] };
+      return { host: request.host, backup, results, hostCopy: null };
+    });
+  }
+
+  async remove(request: BackedUpRemovalRequest, signal: AbortSignal): Promise<RemovalResult> {
     return this.operation('remove', request.host, signal, () => {
       const repository = this.repository(request.host);
-      const backedUp: BackedUpObject[] = [];
       const results: RemovalResult['results'] = [];
       const order: ObjectKind[] = ['binding', 'consumer', 'filter', 'timer'];
       for (const target of [...request.targets].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind))) {
+        const backedUp = request.backup.objects.find((object) => sameObject(object, target));
         const index = repository.findIndex((object) => sameObject(object, target));
-        if (index < 0) {
-          results.push({ target, status: 'skipped-missing', message: 'not present', currentHash: null });
-          continue;
-        }
-        const object = repository[index]!;
-        const currentHash = contentHashOf(object.namespace, object.className, object.properties);
-        if (currentHash !== target.contentHash) {
+        const object = repository[index];
+        const currentHash = object ? contentHashOf(object.namespace, object.className, object.properties) : null;
+        if (!object) {
+          results.push(backedUp ? { target, status: 'removed-earlier', message: 'already gone', currentHash } : { target, status: 'skipped-missing', message: 'not present', currentHash });
+        } else if (currentHash !== (backedUp ?? target).contentHash) {
           results.push({ target, status: 'skipped-changed', message: 'content hash changed since approval', currentHash });
-          continue;
+        } else if (!backedUp) {
+          results.push({ target, status: 'failed', message: 'not in the backup', currentHash });
+        } else {
+          repository.splice(index, 1);
+          const script = this.scripts.get(request.host.toLowerCase());
+          if (script?.removeCrashes) {
+            script.removeCrashes -= 1;
+            throw new CodedError(ErrorCode.ScriptError, `${request.host}: the shell died in the middle of the removal`, { host: request.host });
+          }
+          results.push({ target, status: 'removed', message: 'removed', currentHash });
         }
-        backedUp.push({ ...target, properties: { ...object.properties }, creatorSid: null });
-        repository.splice(index, 1);
-        results.push({ target, status: 'removed', message: 'removed', currentHash });
       }
-      const verified = backedUp.every((object) => !repository.some((entry) => sameObject(entry, object)));
-      return {
-        host: request.host,
-        backup: { host: request.host, takenAt: new Date().toISOString(), objects: backedUp, mof: backedUp.map((object) => `// ${object.className} ${object.key}`).join('\n'), autorecoverEntries: [] },
-        results,
-        autorecoverRemoved: [],
-        verified,
-      };
+      const verified = request.backup.objects.every((object) => !repository.some((entry) => sameObject(entry, object)));
+      return { host: request.host, backup: request.backup, results, autorecoverRemoved: [], verified };
     });
   }
 
@@ -116,7 +140,7 @@ export class FakeFleet implements HostExecutor {
     return repository;
   }
 
-  private async operation<T>(op: 'collect' | 'remove' | 'restore', host: string, signal: AbortSignal, work: () => T): Promise<T> {
+  private async operation<T>(op: Operation, host: string, signal: AbortSignal, work: () => T): Promise<T> {
     const call: FakeFleet['calls'][number] = { op, host, at: Date.now() };
     this.calls.push(call);
     const key = host.toLowerCase();

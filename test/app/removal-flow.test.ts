@@ -60,7 +60,7 @@ describe.skipIf(!redisAvailable)('approval and removal', () => {
     const backupId = removed.removal!.backupId;
     expect(backupId).toMatch(/^backup-[0-9a-f]{64}$/);
 
-    const { jobId } = await harness.engine.restore({ backupId, requestedBy: approver });
+    const { jobId } = await harness.engine.restore({ backupId, requestedBy: approver, actorGroupsOf: async () => approverGroups });
     const restored = await eventually(() => harness.engine.getRestoreResult(jobId), 'the restore');
     expect(restored.results.map((result) => result.status)).toEqual(['restored', 'restored', 'restored']);
     expect(harness.fleet.objects('victim01')).toHaveLength(3);

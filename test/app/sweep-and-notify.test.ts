@@ -77,7 +77,10 @@ describe.skipIf(!redisAvailable)('scheduled sweeps', () => {
     expect(await harness.handlers.syncSchedules()).toEqual(['wmi-subscription-sweep']);
     expect(await harness.handlers.syncSchedules()).toEqual(['wmi-subscription-sweep']);
     const schedulers = await harness.queues.hunt.getJobSchedulers();
-    expect(schedulers.map((scheduler) => [scheduler.key, scheduler.every])).toEqual([['sweep-wmi-subscription-sweep', 86_400_000]]);
+    expect(schedulers.map((scheduler) => [scheduler.key, scheduler.every]).sort()).toEqual([
+      ['approval-expiry', 60_000],
+      ['sweep-wmi-subscription-sweep', 86_400_000],
+    ]);
     const hunt = await eventually(async () => {
       const ids = await harness.store.redis.zrange(harness.store.keys.huntIndex(), '0', '-1');
       const hunts = await Promise.all(ids.map((id) => harness.engine.getHunt(id)));
@@ -86,9 +89,9 @@ describe.skipIf(!redisAvailable)('scheduled sweeps', () => {
     expect(hunt).toMatchObject({ playbook: 'wmi-subscription-sweep', hosts: ['host01', 'host02'], status: 'completed', requestedBy: { kind: 'system', id: 'schedule:wmi-subscription-sweep' } });
   });
 
-  it('schedules nothing without SWEEP_HOSTS', async () => {
+  it('schedules no sweep without SWEEP_HOSTS, only the approval expiry check', async () => {
     harness = await engineHarness();
     expect(await harness.handlers.syncSchedules()).toEqual([]);
-    expect(await harness.queues.hunt.getJobSchedulers()).toEqual([]);
+    expect((await harness.queues.hunt.getJobSchedulers()).map((scheduler) => scheduler.key)).toEqual(['approval-expiry']);
   });
 });

@@ -78,7 +78,8 @@ describe.skipIf(!redisAvailable)('hunt and approval API', () => {
     const approvalPath = '/v1/approvals/AP-20261129-001-0000000000/decisions';
     expect((await request(app).post(approvalPath).set(bearer('responder')).send({ decision: 'approve' })).status).toBe(403);
     expect((await request(app).post(approvalPath).set(bearer('approver')).send({ decision: 'approve' })).status).toBe(404);
-    expect((await request(app).post('/v1/restores').set(bearer('approver')).send({ backupId: `backup-${'0'.repeat(64)}` })).status).toBe(403);
+    expect((await request(app).post('/v1/restores').set(bearer('responder')).send({ backupId: `backup-${'0'.repeat(64)}` })).status).toBe(403);
+    expect((await request(app).post('/v1/restores').set(bearer('approver')).send({ backupId: `backup-${'0'.repeat(64)}` })).status).toBe(404);
     expect((await request(app).post('/v1/restores').set(bearer('admin')).send({ backupId: `backup-${'0'.repeat(64)}` })).status).toBe(404);
     expect((await request(app).get('/v1/audit').set(bearer('responder'))).status).toBe(403);
     expect((await request(app).get('/admin/queues').set(bearer('viewer'))).status).toBe(403);

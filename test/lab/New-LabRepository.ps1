@@ -1,6 +1,6 @@
 # Writes the lab WMI repository: the seed (seed-repository.json) plus the objects of every
 # collection found under the samples directory (schema v1 JSON files), deduplicated by
-# namespace + class + key. Used by setup.sh.
+# namespace + class + key, and the seeded event records with absolute times. Used by setup.sh.
 param([Parameter(Mandatory = $true)][string]$OutFile, [string]$SamplesDir = '')
 
 $ErrorActionPreference = 'Stop'
@@ -37,6 +37,21 @@ if ($SamplesDir -and (Test-Path -LiteralPath $SamplesDir)) {
         [Console]::Error.WriteLine("[lab] seeded from sample $($file.Name)")
     }
 }
+# Event records are seeded relative to now (`minutesAgo`), so they fall inside a hunt's look-back.
+$seededAt = (Get-Date).ToUniversalTime()
+$events = foreach ($entry in @($repository['events'])) {
+    if ($null -eq $entry) { continue }
+    $time = $seededAt.AddMinutes(-[double]$entry['minutesAgo'])
+    $data = $entry['data']
+    if ($entry['provider'] -eq 'Microsoft-Windows-Sysmon' -and -not $data.Contains('UtcTime')) {
+        $data['UtcTime'] = $time.ToString('yyyy-MM-dd HH:mm:ss.fff', [System.Globalization.CultureInfo]::InvariantCulture)
+    }
+    [ordered]@{
+        channel = $entry['channel']; provider = $entry['provider']; eventId = $entry['eventId']; recordId = $entry['recordId']
+        time = $time.ToString('yyyy-MM-ddTHH:mm:ss.fffZ', [System.Globalization.CultureInfo]::InvariantCulture); data = $data
+    }
+}
+$repository['events'] = @($events)
 $repository['instances'] = $instances.ToArray()
 $repository['namespaces'] = $namespaces.ToArray()
 [System.IO.File]::WriteAllText($OutFile, (ConvertTo-Json -InputObject $repository -Depth 64))

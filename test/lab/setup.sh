@@ -65,7 +65,7 @@ StrictModes yes
 LogLevel VERBOSE
 Subsystem powershell $pwsh_bin -sshs -NoLogo
 Match User $user
-    SetEnv PSModulePath=$home/Modules WMI_LAB_REPO=$home/repository.json ${dotnet_root:+DOTNET_ROOT=$dotnet_root}
+    SetEnv PSModulePath=$home/Modules WMI_LAB_REPO=$home/repository.json COMPUTERNAME=127.0.0.1 ${dotnet_root:+DOTNET_ROOT=$dotnet_root}
 CONFIG
   printf '%s\n' "$port" >"$work/port"
   mkdir -p /run/sshd

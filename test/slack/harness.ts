@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Engine } from '../../src/app/engine.js';
+import type { UploadIntake } from '../../src/app/upload-intake.js';
 import { VIEW_DENY_REASON } from '../../src/slack/approval-blocks.js';
 import { createSlackApp, type SlackApp, type SlackAppConfig } from '../../src/slack/slack-app.js';
 import { FakeSlack, startFakeSlack } from '../support/fake-slack.js';
@@ -29,11 +30,14 @@ export interface SlackHarness {
   close(): Promise<void>;
 }
 
-/** Pass `fake` and `prefix` to share them with a notifier built elsewhere (the caller then stops the fake). */
+/**
+ * Pass `fake` and `prefix` to share them with a notifier built elsewhere (the caller then stops the fake);
+ * `uploads` turns on the file-upload listener.
+ */
 export async function startSlackHarness(
   engine: Engine,
   config: Partial<SlackAppConfig> = {},
-  shared: { fake?: FakeSlack; prefix?: string } = {},
+  shared: { fake?: FakeSlack; prefix?: string; uploads?: UploadIntake } = {},
 ): Promise<SlackHarness> {
   const fake = shared.fake ?? (await startFakeSlack());
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
@@ -44,6 +48,7 @@ export async function startSlackHarness(
     redis,
     config: { botToken: FAKE_BOT_TOKEN, signingSecret: TEST_SIGNING_SECRET, apiUrl: fake.apiUrl, keyPrefix: prefix, ...config },
     clientOptions: FAST_RETRIES,
+    ...(shared.uploads ? { uploads: shared.uploads } : {}),
   });
   const server: Server = await new Promise((resolve) => {
     const listening = slack.expressApp!.listen(0, '127.0.0.1', () => resolve(listening));

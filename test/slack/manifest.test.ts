@@ -6,7 +6,11 @@ import { parse } from 'yaml';
 const manifestPath = fileURLToPath(new URL('../../slack/manifest.yaml', import.meta.url));
 
 interface Manifest {
-  features: { slash_commands: Array<{ command: string; url: string; should_escape: boolean }>; bot_user: { display_name: string } };
+  features: {
+    slash_commands: Array<{ command: string; url: string; should_escape: boolean }>;
+    bot_user: { display_name: string };
+    app_home: { messages_tab_enabled: boolean; messages_tab_read_only_enabled: boolean };
+  };
   oauth_config: { scopes: { bot: string[] } };
   settings: {
     event_subscriptions: { request_url: string; bot_events: string[] };
@@ -25,13 +29,17 @@ describe('the Slack app manifest', () => {
 
   it('asks for exactly the scopes the app uses', () => {
     expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(
-      ['app_mentions:read', 'chat:write', 'commands', 'files:read', 'files:write', 'im:history', 'usergroups:read'].sort(),
+      ['app_mentions:read', 'channels:history', 'chat:write', 'commands', 'files:read', 'files:write', 'im:history', 'usergroups:read'].sort(),
     );
   });
 
-  it('subscribes to app mentions and turns on interactivity for the approval buttons', () => {
-    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_mention']);
+  it('subscribes to app mentions and to messages (uploads in a DM or a hunt thread), and turns on interactivity for the approval buttons', () => {
+    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_mention', 'message.im', 'message.channels']);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
+  });
+
+  it('lets responders write to the app in a direct message, where uploads are taken', () => {
+    expect(manifest.features.app_home).toMatchObject({ messages_tab_enabled: true, messages_tab_read_only_enabled: false });
   });
 
   it('ships in Socket Mode and points every HTTP request URL at the one Bolt endpoint', () => {

@@ -22,9 +22,28 @@ export interface RecordedUpload {
   content: string;
 }
 
+/** A file shared in Slack, as a message event's `files` entry describes it. */
+export interface FakeSharedFile {
+  id: string;
+  name: string;
+  size: number;
+  mimetype: string;
+  filetype: string;
+  mode: 'hosted';
+  url_private_download: string;
+}
+
+/** One request for a hosted file: which token it carried and what the fake answered. */
+export interface RecordedDownload {
+  fileId: string;
+  token: string | null;
+  status: number;
+}
+
 export class FakeSlack {
   readonly calls: RecordedCall[] = [];
   readonly uploads: RecordedUpload[] = [];
+  readonly downloads: RecordedDownload[] = [];
   /** Members per user group id (S...). */
   readonly usergroupMembers = new Map<string, string[]>();
   /** Handle (wmi-approvers) to user group id, for usergroups.list. */
@@ -39,7 +58,10 @@ export class FakeSlack {
   private viewSeq = 0;
   private readonly rateLimited = new Map<string, { remaining: number; retryAfterSeconds: number }>();
   private readonly failing = new Map<string, string>();
+  private readonly serverErrors = new Map<string, number>();
   private readonly files = new Map<string, { filename: string; title: string | null }>();
+  private readonly shared = new Map<string, { name: string; content: Buffer }>();
+  private sharedSeq = 0;
 
   get apiUrl(): string {
     return `http://127.0.0.1:${this.port}/api/`;
@@ -70,6 +92,20 @@ export class FakeSlack {
       res.status(200).send('ok');
     });
     app.post('/api/:method', (req, res) => this.answer(req, res));
+    // Like files.slack.com: a shared file's bytes, only with a bot token in the Authorization header.
+    app.get('/files-pri/:teamFile/download/:name', (req, res) => {
+      const fileId = String(req.params.teamFile).split('-').pop() ?? '';
+      const authorization = req.headers.authorization;
+      const token = typeof authorization === 'string' && authorization.startsWith('Bearer ') ? authorization.slice(7) : null;
+      const file = this.shared.get(fileId);
+      const status = !token || !token.startsWith('xoxb-') ? 401 : file ? 200 : 404;
+      this.downloads.push({ fileId, token, status });
+      if (status !== 200) {
+        res.status(status).send(status === 401 ? 'not_authed' : 'file_not_found');
+        return;
+      }
+      res.status(200).set('content-type', 'application/octet-stream').send(file!.content);
+    });
     await new Promise<void>((resolve) => {
       this.server = app.listen(0, '127.0.0.1', () => resolve());
     });
@@ -85,9 +121,35 @@ export class FakeSlack {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /**
+   * Hosts a file as if a user had uploaded it, and returns its description for a message event.
+   * `declaredSize` lets a test make Slack claim another size than the bytes served.
+   */
+  shareFile(name: string, content: Buffer | string, options: { declaredSize?: number } = {}): FakeSharedFile {
+    this.sharedSeq += 1;
+    const id = `FSHARED${String(this.sharedSeq).padStart(4, '0')}${Math.random().toString(36).slice(2, 8).toUpperCase()}`;
+    const bytes = Buffer.isBuffer(content) ? content : Buffer.from(content, 'utf8');
+    this.shared.set(id, { name, content: bytes });
+    const extension = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : 'binary';
+    return {
+      id,
+      name,
+      size: options.declaredSize ?? bytes.length,
+      mimetype: 'application/octet-stream',
+      filetype: extension,
+      mode: 'hosted',
+      url_private_download: `http://127.0.0.1:${this.port}/files-pri/${this.teamId}-${id}/download/${encodeURIComponent(name)}`,
+    };
+  }
+
   /** The next `times` calls of `method` answer HTTP 429 with `Retry-After: retryAfterSeconds`. */
   rateLimit(method: string, times: number, retryAfterSeconds = 1): void {
     this.rateLimited.set(method, { remaining: times, retryAfterSeconds });
+  }
+
+  /** The next `times` calls of `method` answer HTTP 500 (Slack having a bad moment). */
+  serverError(method: string, times: number): void {
+    this.serverErrors.set(method, times);
   }
 
   /** Every call of `method` answers `{ ok: false, error }` until cleared with `null`. */
@@ -125,8 +187,10 @@ export class FakeSlack {
   reset(): void {
     this.calls.length = 0;
     this.uploads.length = 0;
+    this.downloads.length = 0;
     this.rateLimited.clear();
     this.failing.clear();
+    this.serverErrors.clear();
   }
 
   private answer(req: Request, res: Response): void {
@@ -142,6 +206,13 @@ export class FakeSlack {
       limit.remaining -= 1;
       call.response = { ok: false, error: 'ratelimited' };
       res.status(429).set('Retry-After', String(limit.retryAfterSeconds)).json({ ok: false, error: 'ratelimited' });
+      return;
+    }
+    const errorsLeft = this.serverErrors.get(method) ?? 0;
+    if (errorsLeft > 0) {
+      this.serverErrors.set(method, errorsLeft - 1);
+      call.response = { ok: false, error: 'http_500' };
+      res.status(500).send('internal error');
       return;
     }
     const failure = this.failing.get(method);

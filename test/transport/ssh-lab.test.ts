@@ -41,13 +41,16 @@ describe.skipIf(!available)('collect, remove and restore over real SSH remoting 
     const hostile = collection.consumers.find((consumer) => String(consumer.properties.Name).startsWith("Lab'"));
     expect(hostile).toBeDefined();
     const target = { kind: 'consumer' as const, namespace: hostile!.namespace, className: hostile!.className, key: String(hostile!.properties.Name), contentHash: hostile!.contentHash };
-    const removal = await executor.remove({ host: env.WMI_LAB_SSH_HOST!, approvalId: 'APR-lab-1', targets: [target] }, signal);
+    const request = { host: env.WMI_LAB_SSH_HOST!, approvalId: 'APR-lab-1', targets: [target] };
+    const { backup } = await executor.backup(request, signal);
+    expect(labInstances().some((instance) => instance.properties.Name === target.key)).toBe(true);
+    const removal = await executor.remove({ ...request, backup }, signal);
     expect(removal.results[0]).toMatchObject({ status: 'removed' });
     expect(removal.verified).toBe(true);
     expect(labInstances().some((instance) => instance.properties.Name === target.key)).toBe(false);
 
-    const again = await executor.remove({ host: env.WMI_LAB_SSH_HOST!, approvalId: 'APR-lab-1', targets: [target] }, signal);
-    expect(again.results[0]).toMatchObject({ status: 'skipped-missing' });
+    const again = await executor.remove({ ...request, backup }, signal);
+    expect(again.results[0]).toMatchObject({ status: 'removed-earlier' });
 
     const restore = await executor.restore({ host: env.WMI_LAB_SSH_HOST!, backup: removal.backup }, signal);
     expect(restore.results[0]).toMatchObject({ status: 'restored' });
@@ -57,10 +60,11 @@ describe.skipIf(!available)('collect, remove and restore over real SSH remoting 
 
   it('removes nothing when the approved hash no longer matches', async () => {
     const before = labInstances().length;
-    const result = await executor.remove(
+    const result = await executor.backup(
       { host: env.WMI_LAB_SSH_HOST!, approvalId: 'APR-lab-2', targets: [{ kind: 'filter', namespace: 'root\\subscription', className: '__EventFilter', key: 'LabFilter', contentHash: '0'.repeat(64) }] },
       signal,
     );
+    expect(result.backup.objects).toEqual([]);
     expect(result.results[0]).toMatchObject({ status: 'skipped-changed' });
     expect(labInstances().length).toBe(before);
   }, 120_000);

@@ -48,7 +48,24 @@ const EXECUTION_HOSTS = new Set(['wmiprvse.exe', 'scrcons.exe']);
 
 export function traceOrigins(findings: readonly Finding[], events: EventIndex | readonly EventRecord[], options: TraceOptions = {}): Finding[] {
   const index = events instanceof EventIndex ? events : indexOf(events);
-  return findings.map((finding) => traceOne(finding, index, options));
+  const wmiEventsByHost = groupByHost(index.wmiEvents);
+  return findings.map((finding) => traceOne(finding, index, options, wmiEventsByHost));
+}
+
+/**
+ * The subscription events of each host, in index order. Looking them up per finding instead of
+ * scanning every host's events for every finding keeps a multi-host export linear: findings and
+ * subscription events both grow with the number of hosts.
+ */
+function groupByHost(events: readonly IndexedEvent[]): Map<string, IndexedEvent[]> {
+  const byHost = new Map<string, IndexedEvent[]>();
+  for (const indexed of events) {
+    const key = hostMatchKey(indexed.event.host);
+    const list = byHost.get(key);
+    if (list) list.push(indexed);
+    else byHost.set(key, [indexed]);
+  }
+  return byHost;
 }
 
 function indexOf(events: readonly EventRecord[]): EventIndex {
@@ -74,10 +91,10 @@ interface Terms {
   texts: string[];
 }
 
-function traceOne(finding: Finding, index: EventIndex, options: TraceOptions): Finding {
+function traceOne(finding: Finding, index: EventIndex, options: TraceOptions, wmiEventsByHost: ReadonlyMap<string, IndexedEvent[]>): Finding {
   const hostKey = hostMatchKey(finding.host);
   const terms = termsOf(finding);
-  const subscriptionEvidence = subscriptionEventsOf(finding, index, hostKey);
+  const subscriptionEvidence = subscriptionEventsOf(finding, wmiEventsByHost.get(hostKey) ?? []);
   const createdEpoch = epochMs(finding.created) ?? earliestEpoch(subscriptionEvidence);
   const deletedEpoch = epochMs(finding.deleted);
 
@@ -477,12 +494,11 @@ function isExecutionHost(image: string | null): boolean {
 }
 
 /** The subscription events (Sysmon 19/20/21, 5861) that name this finding's objects on its host. */
-function subscriptionEventsOf(finding: Finding, index: EventIndex, hostKey: string): IndexedEvent[] {
+function subscriptionEventsOf(finding: Finding, hostEvents: readonly IndexedEvent[]): IndexedEvent[] {
   const names = new Set([finding.filterName, finding.consumerName].filter((n): n is string => Boolean(n)).map((n) => n.toLowerCase()));
   if (names.size === 0) return [];
-  return index.wmiEvents
+  return hostEvents
     .filter((indexed) => {
-      if (hostMatchKey(indexed.event.host) !== hostKey) return false;
       const data = indexed.event.data;
       if (isFamilyEvent(indexed.event, 'wmi-activity', 5861)) return names.has((data.ESS ?? '').trim().toLowerCase());
       if (isFamilyEvent(indexed.event, 'wmi-activity', 5859)) return false;

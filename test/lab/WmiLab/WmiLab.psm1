@@ -24,7 +24,8 @@ function Save-LabRepository {
     $path = Get-LabRepositoryPath
     $temporary = "$path.$PID.tmp"
     [System.IO.File]::WriteAllText($temporary, (ConvertTo-Json -InputObject $Repository -Depth 64))
-    Move-Item -LiteralPath $temporary -Destination $path -Force
+    # rename(2): readers see the old file or the new one, never none (Move-Item -Force deletes first).
+    [System.IO.File]::Move($temporary, $path, $true)
 }
 
 function ConvertTo-LabNamespace { param([string]$Namespace) return $Namespace.Replace('/', '\').Trim('\').ToLowerInvariant() }
@@ -132,7 +133,11 @@ function New-CimInstance {
         if ($null -ne $value -and $null -ne $value.PSObject.Properties['CimSystemProperties']) {
             # A reference given as an instance is stored as the object path WMI would report.
             $key = @($value.CimInstanceProperties | Where-Object { $_.Name -eq 'Name' })[0].Value
-            $value = $value.CimSystemProperties.ClassName + '.Name="' + ([string]$key).Replace('\', '\\').Replace('"', '\"') + '"'
+            $path = $value.CimSystemProperties.ClassName + '.Name="' + ([string]$key).Replace('\', '\\').Replace('"', '\"') + '"'
+            # An instance in another namespace is named by its full path, as WMI reports it.
+            $referenced = ([string]$value.CimSystemProperties.Namespace).Replace('/', '\')
+            if ((ConvertTo-LabNamespace $referenced) -ne (ConvertTo-LabNamespace $Namespace)) { $path = '\\.\' + $referenced.Trim('\') + ':' + $path }
+            $value = $path
         }
         $properties[$name] = $value
     }
@@ -144,4 +149,50 @@ function New-CimInstance {
     New-LabInstanceView $Namespace $ClassName $properties
 }
 
-Export-ModuleMember -Function Get-CimInstance, New-CimInstance, Remove-CimInstance
+function Get-LabComputerName {
+    if ($env:COMPUTERNAME) { return $env:COMPUTERNAME }
+    return [Environment]::MachineName
+}
+
+function ConvertTo-LabEventXml {
+    param($Entry, [string]$Computer)
+    $escape = { param([string]$Text) [System.Security.SecurityElement]::Escape($Text) }
+    $data = foreach ($name in @($Entry['data'].Keys)) { '<Data Name="' + (& $escape $name) + '">' + (& $escape ([string]$Entry['data'][$name])) + '</Data>' }
+    return '<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>' +
+        '<Provider Name="' + (& $escape $Entry['provider']) + '"/><EventID>' + $Entry['eventId'] + '</EventID>' +
+        '<TimeCreated SystemTime="' + $Entry['time'] + '"/><EventRecordID>' + $Entry['recordId'] + '</EventRecordID>' +
+        '<Channel>' + (& $escape $Entry['channel']) + '</Channel><Computer>' + (& $escape $Computer) + '</Computer></System>' +
+        '<EventData>' + ($data -join '') + '</EventData></Event>'
+}
+
+# Emulates the two forms the collector uses: -FilterHashtable (LogName, Id, StartTime) with
+# -MaxEvents, newest first, and -ListLog. Records come from the repository's `events`; like the real
+# cmdlet, a query that matches nothing throws.
+function Get-WinEvent {
+    [CmdletBinding()]
+    param([hashtable]$FilterHashtable, [long]$MaxEvents = [int]::MaxValue, [string]$ListLog)
+    $repository = Read-LabRepository
+    $events = @(if ($repository.ContainsKey('events')) { $repository['events'] })
+    if ($ListLog) {
+        return [pscustomobject]@{ LogName = $ListLog; IsEnabled = $true; RecordCount = @($events | Where-Object { $_['channel'] -eq $ListLog }).Count }
+    }
+    $ids = @($FilterHashtable['Id'] | ForEach-Object { [long]$_ })
+    $since = if ($FilterHashtable.ContainsKey('StartTime')) { ([datetime]$FilterHashtable['StartTime']).ToUniversalTime() } else { [datetime]::MinValue }
+    $computer = Get-LabComputerName
+    $matched = @($events | Where-Object {
+            $_['channel'] -eq $FilterHashtable['LogName'] -and ($ids.Count -eq 0 -or $ids -contains [long]$_['eventId']) -and
+            [datetime]::Parse($_['time'], [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::AdjustToUniversal) -ge $since
+        } | Sort-Object { $_['time'] } -Descending | Select-Object -First ([int][Math]::Min($MaxEvents, [int]::MaxValue)))
+    if ($matched.Count -eq 0) { throw 'No events were found that match the specified selection criteria.' }
+    foreach ($entry in $matched) {
+        $record = [pscustomobject]@{
+            MachineName = $computer; LogName = $entry['channel']; ProviderName = $entry['provider']; Id = [long]$entry['eventId']; RecordId = [long]$entry['recordId']
+            TimeCreated = [datetime]::Parse($entry['time'], [System.Globalization.CultureInfo]::InvariantCulture, [System.Globalization.DateTimeStyles]::AdjustToUniversal)
+        }
+        $xml = ConvertTo-LabEventXml $entry $computer
+        Add-Member -InputObject $record -MemberType ScriptMethod -Name ToXml -Value ([scriptblock]::Create("'" + $xml.Replace("'", "''") + "'"))
+        $record
+    }
+}
+
+Export-ModuleMember -Function Get-CimInstance, New-CimInstance, Remove-CimInstance, Get-WinEvent

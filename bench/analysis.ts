@@ -1,0 +1,212 @@
+/**
+ * Analysis and tracing throughput on large exports: for each input format, files of 100k and 1M
+ * records built from the real recordings (bench/support/event-datasets.ts) go through the whole
+ * offline path (`analyzeInputs`: detect, read with the raw-text prefilter, index, rebuild objects,
+ * analyze, trace). In the same run, a bare JSON.parse of every line of the same file (same 1 MiB
+ * reads, same line cutting) is the yardstick. Each measurement runs in its own process, so peak RSS
+ * (process.resourceUsage().maxRSS) belongs to one size alone. Files go to os.tmpdir() and are removed.
+ *
+ *   npx tsx bench/analysis.ts       (ANALYSIS_BENCH_SIZES=100000,1000000  ANALYSIS_BENCH_FORMATS=flat-jsonl,...)
+ */
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadAllowlist } from '../src/allowlist/load-allowlist.js';
+import { analyzeInputs } from '../src/ingest/offline-analysis.js';
+import { emitResult, isEntryPoint, runInChild } from './support/child.js';
+import { EVENT_FORMATS, writeDataset, type EventFormat } from './support/event-datasets.js';
+import { megabytes, peakRssMb, round } from './support/stats.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const NEWLINE = 0x0a;
+
+export interface AnalysisRun {
+  records: number;
+  megabytes: number;
+  seconds: number;
+  mbPerSecond: number;
+  eventsPerSecond: number;
+  /** Events the prefilter let through and the analysis indexed. */
+  eventsIndexed: number;
+  findings: number;
+  hosts: number;
+  peakRssMb: number;
+  jsonParse: { seconds: number; mbPerSecond: number; peakRssMb: number } | null;
+  ratioToJsonParse: number | null;
+}
+
+export interface AnalysisFormatResult {
+  format: EventFormat;
+  sourceRecords: number;
+  sizes: AnalysisRun[];
+}
+
+export interface AnalysisBenchResult {
+  formats: AnalysisFormatResult[];
+  /** The headline figures, for the largest size, over the JSON-lines formats (the worst of them). */
+  summary: {
+    records: number;
+    mbPerSecond: number;
+    eventsPerSecond: number;
+    ratioToJsonParse: number;
+    peakRssMb100k: number | null;
+    peakRssMb1M: number | null;
+    worstFormat: EventFormat;
+  };
+  target: { mbPerSecondAtLeast: number; ratioToJsonParseAtMost: number; met: { mbPerSecond: boolean; ratioToJsonParse: boolean } };
+}
+
+interface AnalyzeMeasurement {
+  seconds: number;
+  eventsIndexed: number;
+  findings: number;
+  hosts: number;
+  problems: number;
+  peakRssMb: number;
+}
+
+interface ParseMeasurement {
+  seconds: number;
+  lines: number;
+  peakRssMb: number;
+}
+
+async function measureAnalysis(path: string): Promise<AnalyzeMeasurement> {
+  const allowlist = await loadAllowlist({ files: [] });
+  const began = process.hrtime.bigint();
+  const result = await analyzeInputs([path], { cwd: tmpdir(), allowlist });
+  const seconds = Number(process.hrtime.bigint() - began) / 1e9;
+  return {
+    seconds,
+    eventsIndexed: result.files.reduce((sum, file) => sum + file.events, 0),
+    findings: result.findings.length,
+    hosts: result.hosts.length,
+    problems: result.problems.length,
+    peakRssMb: peakRssMb(),
+  };
+}
+
+/** The yardstick: read the file in the same 1 MiB blocks, cut lines, JSON.parse each one. */
+async function measureJsonParse(path: string): Promise<ParseMeasurement> {
+  const began = process.hrtime.bigint();
+  let carry: Buffer | null = null;
+  let lines = 0;
+  let keys = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+    const block: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
+    carry = null;
+    let start = 0;
+    for (let end = block.indexOf(NEWLINE, start); end >= 0; end = block.indexOf(NEWLINE, start)) {
+      if (end > start) {
+        const value = JSON.parse(block.toString('utf8', start, end)) as object;
+        if (value) keys += 1;
+        lines += 1;
+      }
+      start = end + 1;
+    }
+    if (start < block.length) carry = block.subarray(start);
+  }
+  if (carry && carry.length > 0) {
+    JSON.parse(carry.toString('utf8'));
+    lines += 1;
+  }
+  if (keys !== lines) throw new Error('a line parsed to nothing');
+  return { seconds: Number(process.hrtime.bigint() - began) / 1e9, lines, peakRssMb: peakRssMb() };
+}
+
+export async function runAnalysisBench(
+  options: { sizes?: number[]; formats?: EventFormat[] } = {},
+): Promise<AnalysisBenchResult> {
+  const sizes = options.sizes ?? (process.env.ANALYSIS_BENCH_SIZES ?? '100000,1000000').split(',').map(Number);
+  const formats = options.formats ?? ((process.env.ANALYSIS_BENCH_FORMATS?.split(',') as EventFormat[] | undefined) ?? [...EVENT_FORMATS]);
+  const dir = await mkdtemp(join(tmpdir(), 'wmi-hunter-bench-analysis-'));
+  const results: AnalysisFormatResult[] = [];
+  try {
+    for (const format of formats) {
+      const runs: AnalysisRun[] = [];
+      let sourceRecords = 0;
+      for (const records of sizes) {
+        const path = join(dir, `${format}-${records}.${format === 'event-xml' ? 'xml' : 'jsonl'}`);
+        const written = await writeDataset(format, records, path);
+        sourceRecords = written.sourceRecords;
+        try {
+          const jsonLines = format !== 'event-xml';
+          const parse = jsonLines ? await runInChild<ParseMeasurement>(SELF, ['--parse', path]) : null;
+          const analysis = await runInChild<AnalyzeMeasurement>(SELF, ['--analyze', path]);
+          if (analysis.problems > 0) throw new Error(`${format}: ${analysis.problems} records could not be read`);
+          if (parse && parse.lines !== records) throw new Error(`${format}: the yardstick parsed ${parse.lines} lines of ${records}`);
+          const mb = written.bytes / 1024 / 1024;
+          runs.push({
+            records,
+            megabytes: round(mb, 1),
+            seconds: round(analysis.seconds, 3),
+            mbPerSecond: round(mb / analysis.seconds, 1),
+            eventsPerSecond: Math.round(records / analysis.seconds),
+            eventsIndexed: analysis.eventsIndexed,
+            findings: analysis.findings,
+            hosts: analysis.hosts,
+            peakRssMb: analysis.peakRssMb,
+            jsonParse: parse ? { seconds: round(parse.seconds, 3), mbPerSecond: round(mb / parse.seconds, 1), peakRssMb: parse.peakRssMb } : null,
+            ratioToJsonParse: parse ? round(analysis.seconds / parse.seconds, 3) : null,
+          });
+        } finally {
+          await rm(path, { force: true });
+        }
+      }
+      results.push({ format, sourceRecords, sizes: runs });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return { formats: results, summary: summarize(results), target: targetOf(results) };
+}
+
+function largestRuns(results: AnalysisFormatResult[]): Array<{ format: EventFormat; run: AnalysisRun }> {
+  return results
+    .filter((result) => result.format !== 'event-xml')
+    .map((result) => ({ format: result.format, run: result.sizes.reduce((a, b) => (b.records > a.records ? b : a)) }));
+}
+
+function summarize(results: AnalysisFormatResult[]): AnalysisBenchResult['summary'] {
+  const largest = largestRuns(results);
+  if (largest.length === 0) throw new Error('the analysis benchmark needs at least one JSON-lines format');
+  const worst = largest.reduce((a, b) => ((b.run.ratioToJsonParse ?? 0) > (a.run.ratioToJsonParse ?? 0) ? b : a));
+  const slowest = Math.min(...largest.map(({ run }) => run.mbPerSecond));
+  const rssAt = (records: number) => {
+    const values = results.flatMap((result) => result.sizes.filter((run) => run.records === records).map((run) => run.peakRssMb));
+    return values.length ? Math.max(...values) : null;
+  };
+  return {
+    records: worst.run.records,
+    mbPerSecond: slowest,
+    eventsPerSecond: Math.min(...largest.map(({ run }) => run.eventsPerSecond)),
+    ratioToJsonParse: worst.run.ratioToJsonParse!,
+    peakRssMb100k: rssAt(100_000),
+    peakRssMb1M: rssAt(1_000_000),
+    worstFormat: worst.format,
+  };
+}
+
+function targetOf(results: AnalysisFormatResult[]): AnalysisBenchResult['target'] {
+  const largest = largestRuns(results);
+  return {
+    mbPerSecondAtLeast: 250,
+    ratioToJsonParseAtMost: 0.75,
+    met: {
+      mbPerSecond: largest.every(({ run }) => run.mbPerSecond >= 250),
+      ratioToJsonParse: largest.every(({ run }) => (run.ratioToJsonParse ?? Infinity) <= 0.75),
+    },
+  };
+}
+
+if (isEntryPoint(import.meta.url)) {
+  const [flag, path] = process.argv.slice(2);
+  if (flag === '--analyze') emitResult(await measureAnalysis(path!));
+  else if (flag === '--parse') emitResult(await measureJsonParse(path!));
+  else {
+    const result = await runAnalysisBench();
+    emitResult(result);
+  }
+}
