@@ -32,11 +32,7 @@ if ($PSScriptRoot -and (Test-Path -LiteralPath (Join-Path $PSScriptRoot 'lib')))
 function Read-Targets {
     param([System.Collections.IDictionary]$Request)
     $targets = foreach ($target in (Get-WmiHunterRequired $Request 'targets' 'array')) {
-        if ($target -isnot [System.Collections.IDictionary]) { throw (New-WmiHunterFailure 'bad-input' 'each target must be an object') }
-        foreach ($field in @('kind', 'namespace', 'className', 'key', 'contentHash')) { [void](Get-WmiHunterRequired $target $field 'string') }
-        if ($script:WmiHunterKindOrder -notcontains $target['kind']) { throw (New-WmiHunterFailure 'bad-input' "unknown object kind $(ConvertTo-WmiHunterJsonString $target['kind'])") }
-        if ($target['contentHash'] -cnotmatch '^[0-9a-f]{64}$') { throw (New-WmiHunterFailure 'bad-input' 'contentHash must be a lower-case SHA-256 hex digest') }
-        , $target
+        Assert-WmiHunterObjectRef $target 'target'
     }
     return , @($targets)
 }
@@ -183,9 +179,7 @@ function Read-Backup {
     $backup = Get-WmiHunterRequired $Request 'backup' 'object'
     if ([string]$backup['host'] -ne $HostName) { throw (New-WmiHunterFailure 'bad-input' 'the backup is of another host') }
     $objects = Get-WmiHunterRequired $backup 'objects' 'array'
-    foreach ($object in $objects) {
-        if ($object -isnot [System.Collections.IDictionary] -or [string]$object['contentHash'] -cnotmatch '^[0-9a-f]{64}$') { throw (New-WmiHunterFailure 'bad-input' 'each backed-up object needs its contentHash') }
-    }
+    foreach ($object in $objects) { [void](Assert-WmiHunterObjectRef $object 'backed-up object') }
     return , $backup
 }
 

@@ -22,10 +22,8 @@ if ($PSScriptRoot -and (Test-Path -LiteralPath (Join-Path $PSScriptRoot 'lib')))
 function Read-BackupObjects {
     param([System.Collections.IDictionary]$Backup)
     $objects = foreach ($object in (Get-WmiHunterRequired $Backup 'objects' 'array')) {
-        if ($object -isnot [System.Collections.IDictionary]) { throw (New-WmiHunterFailure 'bad-input' 'each backed-up object must be an object') }
-        foreach ($field in @('kind', 'namespace', 'className', 'key', 'contentHash')) { [void](Get-WmiHunterRequired $object $field 'string') }
+        [void](Assert-WmiHunterObjectRef $object 'backed-up object')
         [void](Get-WmiHunterRequired $object 'properties' 'object')
-        if ($script:WmiHunterKindOrder -notcontains $object['kind']) { throw (New-WmiHunterFailure 'bad-input' "unknown object kind $(ConvertTo-WmiHunterJsonString $object['kind'])") }
         , $object
     }
     return , @($objects)

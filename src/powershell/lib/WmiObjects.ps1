@@ -5,6 +5,17 @@
 $script:WmiHunterAutorecoverKey = 'HKLM:\SOFTWARE\Microsoft\Wbem\CIMOM'
 $script:WmiHunterAutorecoverValue = 'Autorecover MOFs'
 $script:WmiHunterKindOrder = @('binding', 'consumer', 'filter', 'timer')
+
+# Checks one object reference of a request or backup (kind, namespace, className, key, contentHash)
+# and returns it; $What names it in the error ("target", "backed-up object").
+function Assert-WmiHunterObjectRef {
+    param([object]$Object, [string]$What)
+    if ($Object -isnot [System.Collections.IDictionary]) { throw (New-WmiHunterFailure 'bad-input' "each $What must be an object") }
+    foreach ($field in @('kind', 'namespace', 'className', 'key', 'contentHash')) { [void](Get-WmiHunterRequired $Object $field 'string') }
+    if ($script:WmiHunterKindOrder -notcontains $Object['kind']) { throw (New-WmiHunterFailure 'bad-input' "unknown object kind $(ConvertTo-WmiHunterJsonString $Object['kind'])") }
+    if ($Object['contentHash'] -cnotmatch '^[0-9a-f]{64}$') { throw (New-WmiHunterFailure 'bad-input' "each $What needs a lower-case SHA-256 hex contentHash") }
+    return , $Object
+}
 $script:WmiHunterWellKnownSids = @{
     'S-1-5-18' = 'NT AUTHORITY\SYSTEM'; 'S-1-5-19' = 'NT AUTHORITY\LOCAL SERVICE'; 'S-1-5-20' = 'NT AUTHORITY\NETWORK SERVICE'
     'S-1-5-32-544' = 'BUILTIN\Administrators'; 'S-1-5-32-545' = 'BUILTIN\Users'
