@@ -1,5 +1,6 @@
 import type { HuntStatus, HuntSummary } from '../app/engine.js';
 import { UPLOAD_TRIGGER_SOURCE } from '../app/upload-intake.js';
+import { ErrorCode } from '../errors.js';
 import { RISK_LEVELS, riskRank, type Finding, type Report } from '../domain/finding.js';
 import { subscriptionName } from '../domain/report/summary.js';
 import { type Block, type SlackMessage, RISK_ICON, actorLabel, context, divider, fitBlocks, header, originLine, section, slackDate } from './block-kit.js';
@@ -37,9 +38,33 @@ function huntHead(hunt: HuntSummary): Block[] {
   return blocks;
 }
 
+/** What an analyst should read for a host failure; the code stays visible for the runbook. */
+const HOST_ERROR_EXPLANATION: Readonly<Partial<Record<string, string>>> = {
+  [ErrorCode.HostUnreachable]: 'could not be reached (no route, refused or closed connection); retried, then given up',
+  [ErrorCode.AuthenticationFailed]: 'refused our credentials: check the service account or SSH key for this host (not retried)',
+  [ErrorCode.AccessDenied]: 'accepted the login but denied access to WMI: the account lacks rights on this host (not retried)',
+  [ErrorCode.Timeout]: 'did not answer in time: PowerShell hung or the host is overloaded; retried, then given up',
+  [ErrorCode.BadOutput]: 'answered with output that is not a valid collection (PowerShell printed garbage); nothing from it was used',
+  [ErrorCode.OutputTooLarge]: 'answered with more output than allowed; nothing from it was used',
+  [ErrorCode.ScriptError]: 'the collection script failed or PowerShell crashed on this host',
+  [ErrorCode.Aborted]: 'the collection was cancelled before it finished',
+  [ErrorCode.InvalidHostName]: 'is not a valid host name; nothing was run',
+};
+
+/** First line only: a host error's message is a summary, never a stack or a dump of output. */
+function errorDetail(message: string): string {
+  const firstLine = message.split(/\r?\n/, 1)[0]?.trim() ?? '';
+  return firstLine === '' ? '' : ` · detail ${inlineCode(firstLine, 160)}`;
+}
+
+export function hostErrorLine(error: HuntSummary['errors'][number]): string {
+  const explanation = HOST_ERROR_EXPLANATION[error.code] ?? 'failed';
+  return `• ${inlineCode(error.host, 80)} ${explanation} (${inlineCode(error.code, 40)})${errorDetail(error.message)}`;
+}
+
 function hostErrors(hunt: HuntSummary): Block[] {
   if (hunt.errors.length === 0) return [];
-  const lines = hunt.errors.slice(0, MAX_HOST_ERRORS_SHOWN).map((error) => `• ${inlineCode(error.host, 80)} ${inlineCode(error.code, 40)} ${plain(error.message, 200)}`);
+  const lines = hunt.errors.slice(0, MAX_HOST_ERRORS_SHOWN).map(hostErrorLine);
   if (hunt.errors.length > MAX_HOST_ERRORS_SHOWN) lines.push(`…and ${hunt.errors.length - MAX_HOST_ERRORS_SHOWN} more host errors (see the report)`);
   return [section(`*Host errors*\n${lines.join('\n')}`)];
 }

@@ -1,5 +1,5 @@
 import { App, ExpressReceiver, LogLevel, type Logger, webApi } from '@slack/bolt';
-import { Router, type Application, type IRouter } from 'express';
+import { Router, type Application, type IRouter, type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { Actor, Engine } from '../app/engine.js';
 import type { UploadIntake } from '../app/upload-intake.js';
@@ -126,6 +126,22 @@ export function createSlackNotifier(options: Pick<CreateSlackAppOptions, 'config
   return new SlackNotifier(client, new SlackMessageLedger(options.redis, options.config.keyPrefix), { alertChannel: options.config.alertChannel });
 }
 
+/** How far ahead of our clock a request's timestamp may be, as Slack allows behind it. */
+const MAX_CLOCK_SKEW_SECONDS = 5 * 60;
+
+/**
+ * Bolt refuses only timestamps more than five minutes old; a validly signed one from further in the
+ * future would stay replayable for as long, so it is refused before the signature is even checked.
+ */
+function refuseFutureTimestamps(request: Request, response: Response, next: NextFunction): void {
+  const timestamp = Number(request.header('x-slack-request-timestamp'));
+  if (Number.isFinite(timestamp) && timestamp > Date.now() / 1000 + MAX_CLOCK_SKEW_SECONDS) {
+    response.status(401).send();
+    return;
+  }
+  next();
+}
+
 export async function createSlackApp(options: CreateSlackAppOptions): Promise<SlackApp> {
   const { engine, config, mode, redis } = options;
   validateSlackAppConfig(config, mode);
@@ -140,9 +156,11 @@ export async function createSlackApp(options: CreateSlackAppOptions): Promise<Sl
   let app: App;
   if (mode === 'http') {
     router = options.receiverOptions?.router ?? Router();
+    const endpoint = options.receiverOptions?.endpoint ?? '/slack/events';
+    router.post(endpoint, refuseFutureTimestamps);
     receiver = new ExpressReceiver({
       signingSecret: config.signingSecret!,
-      endpoints: options.receiverOptions?.endpoint ?? '/slack/events',
+      endpoints: endpoint,
       router,
       processBeforeResponse: false,
       ...logging,

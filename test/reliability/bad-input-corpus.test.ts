@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -18,7 +19,11 @@ import { createPowerShellHostExecutor } from '../../src/powershell/powershell-ho
 import { parseCommand } from '../../src/slack/command-grammar.js';
 import { httpHarness, SECRETS, signed } from '../http/http-harness.js';
 import { pwshPath, requireService } from '../support/services.js';
-import { buildCorpus, type CorpusCase } from './corpus/bad-input-corpus.js';
+import { ACTION_APPROVE } from '../../src/slack/approval-blocks.js';
+import { EngineDouble } from '../slack/engine-double.js';
+import { buttonClick, denySubmission, startSlackHarness, type SlackHarness } from '../slack/harness.js';
+import { TEST_SIGNING_SECRET, buildSignedRequest, interactionBody, postSigned, signSlackBody, slashCommandBody, type SignedRequest } from '../support/slack-signing.js';
+import { buildCorpus, type CorpusCase, type SlackRequestCase } from './corpus/bad-input-corpus.js';
 import { recordFigures } from './support/figures.js';
 import { REPO_ROOT, writeLabRepository } from './support/lab-worker.js';
 
@@ -34,7 +39,7 @@ const MARKER = join(markers, 'pwned');
 const armed = (text: string) => text.replaceAll('{{MARKER}}', MARKER);
 const sample = JSON.parse(readFileSync(join(REPO_ROOT, 'samples', 'collections', 'apt29-activescript-startup.json'), 'utf8')) as Record<string, unknown>;
 
-type Outcome = { error: string } | { inert: true } | { status: number } | { ok: true } | { validatedTokens: true };
+type Outcome = { error: string } | { inert: true } | { status: number } | { ok: true } | { validatedTokens: true } | { actedOnce: true };
 
 /** Every text a parsed command carries is a strict identifier (host name, hunt id, finding id, number). */
 function onlyValidatedTokens(value: unknown): boolean {
@@ -60,6 +65,8 @@ function checkCase(testCase: CorpusCase, outcome: Outcome): void {
     expect('error' in outcome && expected.error.includes(outcome.error), `${testCase.id}: ${JSON.stringify(outcome)}`).toBe(true);
   } else if ('status' in expected) {
     expect(outcome, testCase.id).toEqual({ status: expected.status });
+  } else if ('actedOnce' in expected) {
+    expect(outcome, testCase.id).toEqual({ actedOnce: true });
   } else {
     expect(outcome, testCase.id).toEqual({ inert: true });
   }
@@ -187,6 +194,103 @@ describe('the bad-input corpus through the real entry points', () => {
       }
       expect(Object.keys(SECRETS)).toContain('generic');
       expect(await harness.queues.hunt.count()).toBe(1);
+    });
+  });
+
+  describe.skipIf(!redisAvailable)('Slack: forged, stale, future, unsigned, tampered and replayed requests to the Bolt HTTP receiver', () => {
+    let engine: EngineDouble;
+    let slack: SlackHarness;
+    const cases = corpus.filter((entry) => entry.entry === 'slack-http');
+    beforeAll(async () => {
+      engine = new EngineDouble();
+      slack = await startSlackHarness(engine);
+    });
+    afterAll(async () => slack?.close());
+
+    const bodyOf = (kind: SlackRequestCase['kind']): { body: string; contentType: SignedRequest['contentType'] } => {
+      const unique = randomUUID();
+      switch (kind) {
+        case 'command':
+          return { body: slashCommandBody({ text: 'hunt host01', triggerId: `trigger-${unique}`, responseUrl: slack.fake.responseUrl(unique) }), contentType: 'application/x-www-form-urlencoded' };
+        case 'approve-click':
+          return { body: interactionBody(buttonClick({ actionId: ACTION_APPROVE, value: 'AP-TH-WMI-20261129-001-1', userId: 'UAPPROVER1' })), contentType: 'application/x-www-form-urlencoded' };
+        case 'mention': {
+          const event = { type: 'app_mention', user: 'UREQUESTER', text: '<@UBOTFAKE01> hunt host01', ts: '1700000700.000100', channel: 'CSOC0001' };
+          const envelope = { token: 'unused', team_id: 'TFAKE01', api_app_id: 'AFAKE01', type: 'event_callback', event_id: `Ev${unique.replace(/-/g, '').slice(0, 10)}`, event_time: 1_700_000_700, event };
+          return { body: JSON.stringify(envelope), contentType: 'application/json' };
+        }
+        case 'deny-submission':
+          return { body: interactionBody(denySubmission({ userId: 'UAPPROVER1', privateMetadata: '{"approvalId":"AP-TH-WMI-20261129-001-1"}', reason: 'ours' })), contentType: 'application/x-www-form-urlencoded' };
+      }
+    };
+
+    /** Sends the request as the attack makes it; only `replayed` is ever signed right. */
+    const send = async ({ kind, attack }: SlackRequestCase): Promise<number> => {
+      const { body, contentType } = bodyOf(kind);
+      const now = Math.floor(Date.now() / 1000);
+      const valid = buildSignedRequest(body, { contentType });
+      const headers = (request: SignedRequest) => ({ 'content-type': contentType, 'x-slack-request-timestamp': String(request.timestamp), 'x-slack-signature': request.signature });
+      const post = async (sent: Record<string, string>, sentBody = body) => (await fetch(slack.url, { method: 'POST', headers: sent, body: sentBody })).status;
+      switch (attack) {
+        case 'forged-signature':
+          return post({ ...headers(valid), 'x-slack-signature': `v0=${createHash('sha256').update(body).digest('hex')}` });
+        case 'wrong-secret':
+          return (await postSigned(slack.url, buildSignedRequest(body, { contentType, secret: `${TEST_SIGNING_SECRET}-not` }))).status;
+        case 'stale-6-minutes':
+          return (await postSigned(slack.url, buildSignedRequest(body, { contentType, timestamp: now - 6 * 60 }))).status;
+        case 'stale-1-day':
+          return (await postSigned(slack.url, buildSignedRequest(body, { contentType, timestamp: now - 86_400 }))).status;
+        case 'future-10-minutes':
+          return (await postSigned(slack.url, buildSignedRequest(body, { contentType, timestamp: now + 10 * 60 }))).status;
+        case 'future-1-day':
+          return (await postSigned(slack.url, buildSignedRequest(body, { contentType, timestamp: now + 86_400 }))).status;
+        case 'missing-signature':
+          return post({ 'content-type': contentType, 'x-slack-request-timestamp': String(valid.timestamp) });
+        case 'missing-timestamp':
+          return post({ 'content-type': contentType, 'x-slack-signature': valid.signature });
+        case 'missing-both':
+          return post({ 'content-type': contentType });
+        case 'tampered-body':
+          return post(headers(valid), body.replace('hunt', 'restore').replace('UAPPROVER1', 'UATTACKER1').replace('ours', 'theirs'));
+        case 'signed-for-other-timestamp':
+          return post({ ...headers(valid), 'x-slack-request-timestamp': String(valid.timestamp - 1) });
+        case 'wrong-version-prefix':
+          return post({ ...headers(valid), 'x-slack-signature': valid.signature.replace(/^v0=/, 'v1=') });
+        case 'truncated-signature':
+          return post({ ...headers(valid), 'x-slack-signature': valid.signature.slice(0, -2) });
+        case 'timestamp-not-a-number': {
+          const { signature } = signSlackBody(body);
+          return post({ 'content-type': contentType, 'x-slack-request-timestamp': 'now', 'x-slack-signature': signature });
+        }
+        case 'replayed': {
+          const effects = () => engine.calls.length + slack.fake.calls.length;
+          const before = effects();
+          expect((await postSigned(slack.url, valid)).status, `${kind}: the original`).toBe(200);
+          await slack.fake.waitFor(() => effects() > before, 5_000, `${kind}: the original's effect`);
+          await slack.fake.settle();
+          const acted = effects();
+          const replay = await postSigned(slack.url, valid);
+          await slack.fake.settle();
+          return replay.status === 200 && effects() === acted ? -1 : replay.status;
+        }
+      }
+    };
+
+    it('refuses every forged, stale, future, unsigned or tampered request with 401 and reaches neither the engine nor Slack', async () => {
+      const refused = cases.filter((entry) => entry.input.slack!.attack !== 'replayed');
+      expect(refused.length).toBeGreaterThanOrEqual(50);
+      for (const testCase of refused) checkCase(testCase, { status: await send(testCase.input.slack!) });
+      await slack.fake.settle();
+      expect(engine.calls).toEqual([]);
+      expect(slack.fake.calls.filter((call) => call.method !== 'auth.test')).toEqual([]);
+    });
+
+    it('acts once on a replayed, correctly signed request of every kind', async () => {
+      for (const testCase of cases.filter((entry) => entry.input.slack!.attack === 'replayed')) {
+        const status = await send(testCase.input.slack!);
+        checkCase(testCase, status === -1 ? { actedOnce: true } : { status });
+      }
+      expect(engine.callsOf('startHunt')).toHaveLength(2);
     });
   });
 

@@ -73,6 +73,47 @@ describe('hunt messages', () => {
     expectWithinLimits(message);
   });
 
+  it('explains each host failure in words, naming the host and keeping the code', () => {
+    const errors = [
+      { host: 'dc01', code: 'E_HOST_UNREACHABLE', message: 'dc01: no route to host' },
+      { host: 'dc02', code: 'E_AUTH_FAILED', message: 'dc02: key refused' },
+      { host: 'dc03', code: 'E_TIMEOUT', message: 'dc03: timed out after 120s' },
+      { host: 'dc04', code: 'E_BAD_OUTPUT', message: 'dc04: collect printed garbage' },
+      { host: 'dc05', code: 'E_SCRIPT', message: 'dc05: pwsh exited with 1' },
+      { host: 'dc06', code: 'E_ACCESS_DENIED', message: 'dc06: access denied' },
+    ];
+    const all = texts(renderHuntProgress(hunt({ status: 'partial', errors }))).join('\n');
+    const expected: Array<[string, string, RegExp]> = [
+      ['dc01', 'E_HOST_UNREACHABLE', /could not be reached/],
+      ['dc02', 'E_AUTH_FAILED', /refused our credentials/],
+      ['dc03', 'E_TIMEOUT', /did not answer in time/],
+      ['dc04', 'E_BAD_OUTPUT', /not a valid collection/],
+      ['dc05', 'E_SCRIPT', /script failed or PowerShell crashed/],
+      ['dc06', 'E_ACCESS_DENIED', /denied access to WMI/],
+    ];
+    for (const [host, code, explanation] of expected) {
+      const line = all.split('\n').find((candidate) => candidate.includes(`\`${host}\``));
+      expect(line, host).toMatch(explanation);
+      expect(line, host).toContain(`\`${code}\``);
+    }
+  });
+
+  it('shows only the first line of a host error, as inert code, never a stack or markup', () => {
+    const message = 'boom <!channel> `x` <https://evil.example|click>\n    at Object.collect (/app/src/x.ts:1:1)\n{"raw":"json"}';
+    const all = texts(renderHuntSummary(hunt({ status: 'partial', errors: [{ host: 'h<@U1>', code: 'E_SCRIPT', message }] }), report('TH-WMI-20261129-007', []))).join('\n');
+    expect(all).not.toContain('at Object.collect');
+    expect(all).not.toContain('{"raw"');
+    expect(all).not.toContain('<!channel>');
+    expect(all).not.toContain('<https://');
+    expect(all).not.toContain('<@U1>');
+    expect(all).toContain('&lt;!channel&gt;');
+  });
+
+  it('says plainly that a host failed when its error code is not one it knows', () => {
+    const all = texts(renderHuntProgress(hunt({ errors: [{ host: 'odd01', code: 'E_SOMETHING_NEW', message: '' }] }))).join('\n');
+    expect(all).toContain('• `odd01` failed (`E_SOMETHING_NEW`)');
+  });
+
   it('names the alert that started an alert-triggered hunt', () => {
     const message = renderHuntProgress(hunt({ trigger: { source: 'splunk', alertId: 'SPL-4711', summary: 'Sysmon 20 on host01 <!here>', rule: 'WMI consumer created' } }));
     const all = texts(message).join('\n');

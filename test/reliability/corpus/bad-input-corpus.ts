@@ -10,22 +10,23 @@ import { ErrorCode } from '../../../src/errors.js';
  * Entry points: host-name (assertValidHostName), slack-command (parseCommand), alert (parseAlert,
  * generic source), collection (parseCollection), playbook (lintPlaybookText), event-json
  * (eventRecordFromJson), event-xml (partsFromEventXml + eventRecordFromParts), http (the Express app:
- * webhooks and API), powershell (remove.ps1 backup phase and collect.ps1 in real pwsh, local transport).
+ * webhooks and API), slack-http (the Bolt HTTP receiver: request signatures), powershell (remove.ps1
+ * backup phase and collect.ps1 in real pwsh, local transport).
  */
-export type EntryPoint = 'host-name' | 'slack-command' | 'alert' | 'collection' | 'playbook' | 'event-json' | 'event-xml' | 'http' | 'powershell';
+export type EntryPoint = 'host-name' | 'slack-command' | 'alert' | 'collection' | 'playbook' | 'event-json' | 'event-xml' | 'http' | 'slack-http' | 'powershell';
 
 /**
  * `orValidatedTokens`: the Slack grammar may also accept the text when Slack's own spacing rules
  * split it into tokens that each pass their strict pattern (e.g. a zero-width space becomes a
  * space): still nothing but validated identifiers goes further.
  */
-export type Expected = { error: string[]; orValidatedTokens?: true } | { inert: true } | { status: number };
+export type Expected = { error: string[]; orValidatedTokens?: true } | { inert: true } | { status: number } | { actedOnce: true };
 
 export interface CorpusCase {
   id: string;
   entry: EntryPoint;
   /** What the case feeds the entry point (its meaning depends on the entry point, see the runner). */
-  input: { template?: string; payload?: string; field?: string; text?: string; document?: unknown; request?: HttpCase };
+  input: { template?: string; payload?: string; field?: string; text?: string; document?: unknown; request?: HttpCase; slack?: SlackRequestCase };
   expected: Expected;
 }
 
@@ -36,6 +37,32 @@ export interface HttpCase {
   /** How the webhook signature is made: right, wrong secret, stale timestamp, missing, replayed. */
   signature?: 'valid' | 'forged' | 'stale' | 'missing' | 'replayed';
   token?: 'none' | 'forged';
+}
+
+/** What Slack would post: a slash command, an Approve click, an app mention, a deny-reason submission. */
+export type SlackRequestKind = 'command' | 'approve-click' | 'mention' | 'deny-submission';
+
+/** How a request to the Bolt receiver is signed, or not: everything but `replayed` must be refused. */
+export type SlackSignatureAttack =
+  | 'forged-signature'
+  | 'wrong-secret'
+  | 'stale-6-minutes'
+  | 'stale-1-day'
+  | 'future-10-minutes'
+  | 'future-1-day'
+  | 'missing-signature'
+  | 'missing-timestamp'
+  | 'missing-both'
+  | 'tampered-body'
+  | 'signed-for-other-timestamp'
+  | 'wrong-version-prefix'
+  | 'truncated-signature'
+  | 'timestamp-not-a-number'
+  | 'replayed';
+
+export interface SlackRequestCase {
+  kind: SlackRequestKind;
+  attack: SlackSignatureAttack;
 }
 
 /** Shell and PowerShell injection, quoting, control characters, look-alikes, sizes. */
@@ -163,6 +190,25 @@ const HTTP_CASES: Array<[string, HttpCase, number]> = [
   ['API without a token', { path: '/v1/hunts', body: '{"hosts":["host01"]}', token: 'none' }, 401],
 ];
 
+const SLACK_REQUEST_KINDS: SlackRequestKind[] = ['command', 'approve-click', 'mention', 'deny-submission'];
+const SLACK_SIGNATURE_ATTACKS: SlackSignatureAttack[] = [
+  'forged-signature',
+  'wrong-secret',
+  'stale-6-minutes',
+  'stale-1-day',
+  'future-10-minutes',
+  'future-1-day',
+  'missing-signature',
+  'missing-timestamp',
+  'missing-both',
+  'tampered-body',
+  'signed-for-other-timestamp',
+  'wrong-version-prefix',
+  'truncated-signature',
+  'timestamp-not-a-number',
+  'replayed',
+];
+
 const HOST_ERRORS = [ErrorCode.InvalidHostName, ErrorCode.BadInput];
 
 export function buildCorpus(): CorpusCase[] {
@@ -183,5 +229,8 @@ export function buildCorpus(): CorpusCase[] {
   BAD_EVENT_RECORDS.forEach((document, index) => add('event-json', `record ${index}`, { document }, { error: ['record-shape'] }));
   BAD_EVENT_XML.forEach((text, index) => add('event-xml', `xml ${index}`, { text }, { error: ['xml'] }));
   for (const [name, request, status] of HTTP_CASES) add('http', name, { request }, { status });
+  for (const kind of SLACK_REQUEST_KINDS) {
+    for (const attack of SLACK_SIGNATURE_ATTACKS) add('slack-http', `${kind} ${attack}`, { slack: { kind, attack } }, attack === 'replayed' ? { actedOnce: true } : { status: 401 });
+  }
   return cases;
 }
