@@ -11,7 +11,7 @@ describe.skipIf(!redisAvailable)('retry-safe audit entries and host locks', () =
   let store: Store;
   beforeEach(async () => {
     context = await redisTestContext();
-    store = createStore(context.redis, { prefix: context.prefix, evidenceDir: context.prefix });
+    store = createStore(context.redis, { prefix: context.prefix, evidenceDir: context.evidenceDir });
   });
   afterEach(async () => context.cleanup());
 
