@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventRecord } from '../../src/domain/event-record.js';
 import { isUsedEvent } from '../../src/domain/origin/relevant-events.js';
 import { detectReader } from '../../src/ingest/formats.js';
+import { readEventsOf } from '../support/read-events.js';
 import { EVENT_FORMATS, writeDataset } from '../../bench/support/event-datasets.js';
 
 /**
@@ -12,17 +12,6 @@ import { EVENT_FORMATS, writeDataset } from '../../bench/support/event-datasets.
  * On them, the readers' raw-text fast path must keep exactly the events a full parse selects: the
  * speed the benchmark reports is for the same answer.
  */
-async function readAll(path: string, relevantOnly: boolean): Promise<{ events: EventRecord[]; problems: number }> {
-  const reader = await detectReader(path);
-  const events: EventRecord[] = [];
-  let problems = 0;
-  for await (const item of reader.read(path, { relevantOnly })) {
-    if (item.kind === 'event') events.push(item.event);
-    else if (item.kind === 'problem') problems += 1;
-  }
-  return { events, problems };
-}
-
 describe('the replicated benchmark datasets', () => {
   let dir = '';
   beforeAll(async () => {
@@ -35,8 +24,8 @@ describe('the replicated benchmark datasets', () => {
   it.each(EVENT_FORMATS)('%s: the fast path keeps exactly what the full parse selects', async (format) => {
     const written = await writeDataset(format, 3_000, join(dir, `${format}.data`));
     expect((await detectReader(written.path)).name).toBe(format === 'event-xml' ? 'event-xml' : 'json-lines');
-    const full = await readAll(written.path, false);
-    const fast = await readAll(written.path, true);
+    const full = await readEventsOf(written.path, false);
+    const fast = await readEventsOf(written.path, true);
     expect(full.events).toHaveLength(3_000);
     expect(full.problems).toBe(0);
     const selected = full.events.filter(isUsedEvent);
@@ -47,7 +36,7 @@ describe('the replicated benchmark datasets', () => {
 
   it('renames every host per copy and shuffles the copies together', async () => {
     const written = await writeDataset('flat-jsonl', 3_000, join(dir, 'hosts.jsonl'));
-    const { events } = await readAll(written.path, false);
+    const { events } = await readEventsOf(written.path, false);
     const hosts = new Set(events.map((event) => event.host));
     expect(written.copies).toBe(3);
     expect([...hosts].some((host) => /-c0\b/.test(host))).toBe(true);

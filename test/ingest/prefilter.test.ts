@@ -1,8 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { EventRecord } from '../../src/domain/event-record.js';
 import { isUsedEvent } from '../../src/domain/origin/relevant-events.js';
-import { detectReader } from '../../src/ingest/formats.js';
+import { readEventsOf } from '../support/read-events.js';
 import { WMI_CREATION_SOURCE } from '../../src/domain/origin/relevant-events.js';
 import { passesPrefilter, WMI_CREATION_ANCHORS } from '../../src/ingest/prefilter.js';
 
@@ -15,21 +14,10 @@ const FILES = [
   'benign-scm-default.wmi-activity.mordor.jsonl',
 ];
 
-async function readAll(path: string, relevantOnly: boolean): Promise<{ events: EventRecord[]; problems: number }> {
-  const reader = await detectReader(path);
-  const events: EventRecord[] = [];
-  let problems = 0;
-  for await (const item of reader.read(path, { relevantOnly })) {
-    if (item.kind === 'event') events.push(item.event);
-    else if (item.kind === 'problem') problems += 1;
-  }
-  return { events, problems };
-}
-
 describe('the raw-text prefilter', () => {
   it.each(FILES)('yields exactly the events a full parse selects: %s', async (file) => {
-    const full = await readAll(`${DATASETS}${file}`, false);
-    const fast = await readAll(`${DATASETS}${file}`, true);
+    const full = await readEventsOf(`${DATASETS}${file}`, false);
+    const fast = await readEventsOf(`${DATASETS}${file}`, true);
     const selected = full.events.filter(isUsedEvent);
     expect(fast.events).toEqual(selected);
     expect(fast.problems).toBe(full.problems);
@@ -37,8 +25,8 @@ describe('the raw-text prefilter', () => {
   });
 
   it('skips most of a large export unparsed', async () => {
-    const full = await readAll(`${DATASETS}empire-elevated-wmi.winlogbeat.jsonl`, false);
-    const fast = await readAll(`${DATASETS}empire-elevated-wmi.winlogbeat.jsonl`, true);
+    const full = await readEventsOf(`${DATASETS}empire-elevated-wmi.winlogbeat.jsonl`, false);
+    const fast = await readEventsOf(`${DATASETS}empire-elevated-wmi.winlogbeat.jsonl`, true);
     expect(fast.events.length).toBeLessThan(full.events.length / 10);
   });
 

@@ -4,34 +4,22 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EventRecord } from '../../src/domain/event-record.js';
-import { detectReader } from '../../src/ingest/formats.js';
+import { readEventsOf } from '../support/read-events.js';
 
 const DATASETS = fileURLToPath(new URL('../../../shared/datasets/', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'wmi-truncation-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function readEvents(path: string): Promise<{ events: EventRecord[]; problems: number }> {
-  const reader = await detectReader(path);
-  const events: EventRecord[] = [];
-  let problems = 0;
-  for await (const item of reader.read(path, { relevantOnly: false })) {
-    if (item.kind === 'event') events.push(item.event);
-    else if (item.kind === 'problem') problems += 1;
-  }
-  return { events, problems };
-}
-
 describe.each(['wmic-commandline-consumer.sysmon.xml', 'powerlurk-process-start.sysmon.evtx.jsonl'])('a truncated copy of %s', (file) => {
   const bytes = readFileSync(`${DATASETS}${file}`);
 
   it('never throws, reads a prefix of the events, and reports the cut record', async () => {
-    const full = await readEvents(`${DATASETS}${file}`);
+    const full = await readEventsOf(`${DATASETS}${file}`, false);
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 200, max: bytes.length - 1 }), async (cut) => {
         const path = join(dir, `cut-${cut}-${file}`);
         writeFileSync(path, bytes.subarray(0, cut));
-        const { events, problems } = await readEvents(path);
+        const { events, problems } = await readEventsOf(path, false);
         expect(events).toEqual(full.events.slice(0, events.length));
         // Every record that starts before the cut is read or reported; at most the cut one is lost to a problem.
         const text = bytes.subarray(0, cut).toString('utf8');
