@@ -21,6 +21,12 @@ export class RecordShapeError extends Error {}
 type Json = Record<string, unknown>;
 
 const EVENT_ID_KEYS = ['EventID', 'event_id', 'EventCode', 'EventId', 'eventId', 'Id'];
+
+/**
+ * Every field name an event id is read from, at any depth: the flat names, winlog.event_id,
+ * event.code, and evtx_dump's System.EventID (whose value may be an object holding `#text`).
+ */
+export const EVENT_ID_FIELD_NAMES: readonly string[] = [...new Set([...EVENT_ID_KEYS, 'event_id', 'code'])];
 const CHANNEL_KEYS = ['Channel', 'log_name', 'LogName', 'channel', 'EventLog'];
 const PROVIDER_KEYS = ['ProviderName', 'SourceName', 'source_name', 'Provider_Name', 'provider_name', 'provider', 'Source'];
 const HOST_KEYS = ['Computer', 'computer_name', 'Hostname', 'ComputerName', 'MachineName', 'computer', 'hostname'];
@@ -65,14 +71,14 @@ function eventRecordFromEvtxJson(event: Json): EventRecord {
   const timeCreated = system.TimeCreated;
   const parts: WindowsEventParts = {
     provider: text(provider),
-    eventId: integer(eventIdValue),
-    recordId: integer(system.EventRecordID),
+    eventId: integerValue(eventIdValue),
+    recordId: integerValue(system.EventRecordID),
     channel: text(system.Channel),
     computer: text(system.Computer),
     systemTime: text(isObject(timeCreated) ? attributes(timeCreated).SystemTime : timeCreated),
     eventData: isObject(event.EventData) ? evtxJsonData(event.EventData) : {},
     userData: isObject(event.UserData) ? leaves(event.UserData) : {},
-    processId: isObject(system.Execution) ? integer(attributes(system.Execution).ProcessID) : null,
+    processId: isObject(system.Execution) ? integerValue(attributes(system.Execution).ProcessID) : null,
     userSid: isObject(system.Security) ? text(attributes(system.Security).UserID) : null,
   };
   try {
@@ -106,7 +112,7 @@ function evtxJsonData(data: Json): Record<string, string> {
 function eventRecordFromFlat(record: Json): EventRecord {
   const winlog = isObject(record.winlog) ? record.winlog : {};
   const eventObject = isObject(record.event) ? record.event : {};
-  const eventId = integer(pick(record, EVENT_ID_KEYS) ?? winlog.event_id ?? eventObject.code);
+  const eventId = integerValue(pick(record, EVENT_ID_KEYS) ?? winlog.event_id ?? eventObject.code);
   if (eventId === null) throw new RecordShapeError('no event id (EventID, event_id, EventCode, winlog.event_id)');
   const channel = text(pick(record, CHANNEL_KEYS) ?? winlog.channel) ?? '';
   const provider = text(pick(record, PROVIDER_KEYS) ?? winlog.provider_name ?? eventObject.provider) ?? '';
@@ -135,7 +141,7 @@ function eventRecordFromFlat(record: Json): EventRecord {
   const message = text(record.Message ?? record.message);
   if (message) Object.assign(data, fieldsFromMessage(channel, provider, eventId, message, data));
 
-  const processId = integer(pick(record, PROCESS_ID_KEYS) ?? (isObject(winlog.process) ? winlog.process.pid : undefined));
+  const processId = integerValue(pick(record, PROCESS_ID_KEYS) ?? (isObject(winlog.process) ? winlog.process.pid : undefined));
   const userValue = pick(record, USER_SID_KEYS);
   const userSid =
     text(isObject(userValue) ? userValue.Value : userValue) ??
@@ -146,7 +152,7 @@ function eventRecordFromFlat(record: Json): EventRecord {
     channel,
     provider,
     eventId,
-    recordId: integer(pick(record, RECORD_ID_KEYS) ?? winlog.record_id),
+    recordId: integerValue(pick(record, RECORD_ID_KEYS) ?? winlog.record_id),
     time,
     data,
     ...(processId !== null ? { processId } : {}),
@@ -265,7 +271,8 @@ function text(value: unknown): string | null {
   return null;
 }
 
-function integer(value: unknown): number | null {
+/** An event id, record id or pid as the readers accept it: a non-negative integer, decimal or 0x-hex text. */
+export function integerValue(value: unknown): number | null {
   if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value : null;
   if (typeof value === 'string' && /^\s*\d{1,15}\s*$/.test(value)) return Number(value);
   if (typeof value === 'string' && /^\s*0x[0-9a-f]{1,12}\s*$/i.test(value)) return Number.parseInt(value, 16);

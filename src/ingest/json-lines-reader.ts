@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { isUsedEvent } from '../domain/origin/relevant-events.js';
 import { eventRecordFromJson, RecordShapeError } from './flat-record.js';
-import { candidatePattern, passesPrefilter } from './prefilter.js';
+import { JsonLinesPrefilter } from './prefilter.js';
 import type { EventReader, ReadItem, ReadOptions } from './reader.js';
 import { HEAD_BYTES, headText, utf8Chunks } from './text-chunks.js';
 
@@ -15,8 +15,9 @@ const CLOSE_BRACE = 0x7d;
 /**
  * JSON lines, one event per line: flattened shipper records, winlogbeat, or evtx_dump's
  * {"Event":...} per line. Lines are cut from raw bytes; with relevantOnly, a line is decoded and
- * parsed only when its bytes mention a prefilter word (see prefilter.ts), and other lines get only
- * a structural check ({ ... }) so truncation is still reported.
+ * parsed only when its bytes pass the prefilter (JsonLinesPrefilter: a relevant event id, then the
+ * candidate words), and other lines get only a structural check ({ ... }) so truncation is still
+ * reported.
  */
 export const jsonLinesReader: EventReader = {
   name: 'json-lines',
@@ -36,61 +37,65 @@ export const jsonLinesReader: EventReader = {
 async function* readJsonLines(path: string, options: ReadOptions): AsyncGenerator<ReadItem> {
   const relevantOnly = options.relevantOnly ?? true;
   const source = basename(path);
+  const prefilter = new JsonLinesPrefilter();
   let carry: Buffer | null = null;
   let lineNumber = 0;
   let skippingLongLine = false;
 
-  for await (const chunk of utf8Chunks(path, options.onProgress)) {
-    const block: Buffer = carry ? Buffer.concat([carry, chunk]) : chunk;
-    carry = null;
-    const lastNewline = block.lastIndexOf(NEWLINE);
-    if (lastNewline < 0) {
-      if (block.length > MAX_RECORD_BYTES) {
-        if (!skippingLongLine) {
-          skippingLongLine = true;
-          yield problem(source, lineNumber + 1, `record longer than ${MAX_RECORD_BYTES} bytes skipped`);
-        }
-      } else {
-        carry = block;
-      }
-      continue;
-    }
-    const scanText = relevantOnly ? block.toString('latin1', 0, lastNewline) : '';
-    const pattern = candidatePattern();
-    const linePattern = candidatePattern();
-    let nextHit = -1;
+  function* lines(block: Buffer, lastNewline: number): Generator<ReadItem> {
+    if (relevantOnly) prefilter.startBlock(block, lastNewline);
     let start = 0;
     while (start <= lastNewline) {
       const end = block.indexOf(NEWLINE, start);
       lineNumber += 1;
-      if (skippingLongLine) {
-        skippingLongLine = false;
-        start = end + 1;
-        continue;
-      }
-      if (relevantOnly) {
-        if (nextHit < start) {
-          pattern.lastIndex = start;
-          const match = pattern.exec(scanText);
-          nextHit = match ? match.index : Number.MAX_SAFE_INTEGER;
-        }
-        if (nextHit < end && passesPrefilter(scanText.slice(start, end), linePattern, nextHit - start)) {
-          yield* parseLine(block, start, end, source, lineNumber, true);
-        }
-        else {
-          const bad = structuralProblem(block, start, end);
-          if (bad) yield problem(source, lineNumber, bad);
-        }
-      } else {
-        yield* parseLine(block, start, end, source, lineNumber, false);
+      if (skippingLongLine) skippingLongLine = false;
+      else if (!relevantOnly || prefilter.mayBeUsed(start, end)) yield* parseLine(block, start, end, source, lineNumber, relevantOnly);
+      else {
+        const bad = structuralProblem(block, start, end);
+        if (bad) yield problem(source, lineNumber, bad);
       }
       start = end + 1;
     }
-    if (lastNewline + 1 < block.length) carry = block.subarray(lastNewline + 1);
+  }
+
+  /** A line not yet ended is carried to the next read, unless it is already too long to hold. */
+  function* holdPartialLine(bytes: Buffer): Generator<ReadItem> {
+    if (bytes.length > MAX_RECORD_BYTES) {
+      if (!skippingLongLine) {
+        skippingLongLine = true;
+        yield problem(source, lineNumber + 1, `record longer than ${MAX_RECORD_BYTES} bytes skipped`);
+      }
+    } else if (bytes.length > 0) {
+      carry = bytes;
+    }
+  }
+
+  for await (const chunk of utf8Chunks(path, options.onProgress)) {
+    let rest = chunk;
+    if (carry) {
+      // Only the line the previous chunk cut is joined; the rest of the chunk is read in place.
+      const firstNewline = chunk.indexOf(NEWLINE);
+      const joined: Buffer = Buffer.concat([carry, firstNewline < 0 ? chunk : chunk.subarray(0, firstNewline + 1)]);
+      carry = null;
+      if (firstNewline < 0) {
+        yield* holdPartialLine(joined);
+        continue;
+      }
+      yield* lines(joined, joined.length - 1);
+      rest = chunk.subarray(firstNewline + 1);
+    }
+    const lastNewline = rest.lastIndexOf(NEWLINE);
+    if (lastNewline < 0) {
+      yield* holdPartialLine(rest);
+      continue;
+    }
+    yield* lines(rest, lastNewline);
+    if (lastNewline + 1 < rest.length) carry = rest.subarray(lastNewline + 1);
   }
   if (carry && carry.length > 0) {
     lineNumber += 1;
-    if (!relevantOnly || passesPrefilter(carry.toString('latin1'))) yield* parseLine(carry, 0, carry.length, source, lineNumber, relevantOnly);
+    if (relevantOnly) prefilter.startBlock(carry, carry.length);
+    if (!relevantOnly || prefilter.mayBeUsed(0, carry.length)) yield* parseLine(carry, 0, carry.length, source, lineNumber, relevantOnly);
     else {
       const bad = structuralProblem(carry, 0, carry.length);
       if (bad) yield problem(source, lineNumber, bad);

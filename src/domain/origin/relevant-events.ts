@@ -13,7 +13,28 @@ const RELEVANT_IDS: Readonly<Record<EventFamily, ReadonlySet<number>>> = {
   powershell: new Set([400, 800, 4103, 4104]),
 };
 
+/** Every event id some family uses: an event whose id is none of these is never used. */
+export const RELEVANT_EVENT_IDS: ReadonlySet<number> = new Set(Object.values(RELEVANT_IDS).flatMap((ids) => [...ids]));
+
+/**
+ * Families by channel, then provider. An export names a handful of channels, and the family is
+ * asked for every event several times over (reader, index, reconstruction, tracer); the cache is
+ * bounded so hostile input with endless channel names cannot grow it.
+ */
+const familyCache = new Map<string, Map<string, EventFamily | null>>();
+const FAMILY_CACHE_CHANNELS = 1_000;
+
 export function eventFamily(channel: string, provider: string): EventFamily | null {
+  let byProvider = familyCache.get(channel);
+  const known = byProvider?.get(provider);
+  if (known !== undefined) return known;
+  const family = familyOf(channel, provider);
+  if (!byProvider && familyCache.size < FAMILY_CACHE_CHANNELS) familyCache.set(channel, (byProvider = new Map()));
+  if (byProvider && byProvider.size < FAMILY_CACHE_CHANNELS) byProvider.set(provider, family);
+  return family;
+}
+
+function familyOf(channel: string, provider: string): EventFamily | null {
   const text = `${channel}|${provider}`.toLowerCase();
   if (text.includes('sysmon')) return 'sysmon';
   if (text.includes('wmi-activity')) return 'wmi-activity';
