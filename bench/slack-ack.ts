@@ -3,21 +3,31 @@
  * loopback to the real Bolt HTTP receiver (src/slack createSlackApp, mode http), whose engine is the
  * real HuntEngine on a throw-away redis-server (AOF everysec, noeviction); its Web API calls go to
  * the fake Slack (test/support/fake-slack.ts). The receiver runs in its own process, so the load
- * generator's work does not sit on the receiver's event loop. Each request is signed as Slack signs
- * it (test/support/slack-signing.ts) and opens its own connection, as Slack's do.
+ * generator's work does not sit on the receiver's event loop.
  *
- * Time to acknowledgement = from writing the request to reading the whole response. Every ack must
- * say the hunt was queued, and afterwards the queue in Redis must hold exactly one host job per ack.
- * The first burst (cold JIT, connections to Redis warming) is reported apart. The same bursts are first
- * sent to a bare node:http server (the floor), so the receiver's own share can be told from the
- * machine's.
+ * The load generator is kept lean so that the floor shows the machine rather than the client: every
+ * request of a burst is signed as Slack signs it (test/support/slack-signing.ts) and serialized to
+ * its HTTP/1.1 bytes before the burst starts; each goes out on its own fresh node:net connection
+ * (`Connection: close`, as Slack opens one per request). Time to acknowledgement runs from writing
+ * those bytes on the just-established connection until the status line, headers and whole body have
+ * been read (Content-Length or chunked); the response is parsed only after the clock stops. The TCP
+ * handshake itself is outside the clock (the server's accept is not: it interleaves with the
+ * burst's other requests).
+ *
+ * Every ack must say the hunt was queued, and afterwards the queue in Redis must hold exactly one
+ * host job per ack. The first burst (cold JIT, connections to Redis warming) is reported apart. The
+ * same bursts are first sent to a bare node:http server (the floor), so the receiver's own share can
+ * be told from the machine's. Each server's CPU time per request in the later bursts (user + system,
+ * from /proc, 10 ms ticks, the post-ack work and the pauses between bursts included) is reported
+ * too: on a machine shared with other benchmarks it drifts much less than latency does.
  *
  *   npx tsx bench/slack-ack.ts        (SLACK_ACK_BURSTS=6  SLACK_ACK_BURST_SIZE=100)
  *   SLACK_ACK_RECEIVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npx tsx bench/slack-ack.ts   (profile the receiver)
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -48,6 +58,9 @@ export interface SlackAckBenchResult {
   maxMs: number;
   /** The same client against a bare node:http server that answers at once: the machine's floor. */
   floorLaterBursts: AckStats;
+  /** CPU the receiver process used per request in the later bursts (from /proc; 10 ms ticks). */
+  receiverCpuMsPerRequest: number;
+  floorCpuMsPerRequest: number;
   queuedAcks: number;
   hostJobsInRedis: number;
   redisVersion: string;
@@ -64,36 +77,94 @@ interface Ack {
   text: string;
 }
 
-function postSlashCommand(url: URL, host: string): Promise<Ack> {
+/**
+ * The whole request as Slack would send it, signed and serialized before the clock starts, so the
+ * measurement holds no client-side signing, header building or HTTP client machinery.
+ */
+function slashCommandBytes(url: URL, host: string): Buffer {
   const signed = buildSignedRequest(slashCommandBody({ text: `hunt ${host}`, triggerId: `trigger-${host}` }));
+  const head = [
+    `POST ${url.pathname} HTTP/1.1`,
+    `Host: ${url.host}`,
+    `Content-Type: ${signed.contentType}`,
+    `Content-Length: ${Buffer.byteLength(signed.body)}`,
+    `X-Slack-Request-Timestamp: ${signed.timestamp}`,
+    `X-Slack-Signature: ${signed.signature}`,
+    'Connection: close',
+  ].join('\r\n');
+  return Buffer.from(`${head}\r\n\r\n${signed.body}`, 'utf8');
+}
+
+const HEAD_END = Buffer.from('\r\n\r\n');
+
+/** Bytes of a complete response (head + body) once `received` holds one, else null. */
+function completeResponseLength(received: Buffer): number | null {
+  const headEnd = received.indexOf(HEAD_END);
+  if (headEnd < 0) return null;
+  const head = received.subarray(0, headEnd).toString('latin1');
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+  if (length) {
+    const total = headEnd + HEAD_END.length + Number(length[1]);
+    return received.length >= total ? total : null;
+  }
+  if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+    const last = received.indexOf('\r\n0\r\n\r\n', headEnd);
+    return last < 0 ? null : last + 7;
+  }
+  return null;
+}
+
+function parseResponse(raw: Buffer): { status: number; text: string } {
+  const headEnd = raw.indexOf(HEAD_END);
+  const head = raw.subarray(0, headEnd).toString('latin1');
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+  let body = raw.subarray(headEnd + HEAD_END.length);
+  if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+    const parts: Buffer[] = [];
+    let at = 0;
+    for (;;) {
+      const lineEnd = body.indexOf('\r\n', at);
+      const size = parseInt(body.subarray(at, lineEnd).toString('latin1'), 16);
+      if (!(size > 0)) break;
+      parts.push(body.subarray(lineEnd + 2, lineEnd + 2 + size));
+      at = lineEnd + 2 + size + 2;
+    }
+    body = Buffer.concat(parts);
+  }
+  return { status, text: body.toString('utf8') };
+}
+
+/**
+ * One request on its own fresh TCP connection. The clock starts when the request bytes are written
+ * on the established connection and stops as soon as the status line, headers and whole body have
+ * been read; the response is parsed only after that.
+ */
+function sendOnFreshConnection(url: URL, bytes: Buffer): Promise<Ack> {
   return new Promise((resolve, reject) => {
-    const began = process.hrtime.bigint();
-    const outgoing = request(
-      url,
-      {
-        method: 'POST',
-        agent: false,
-        headers: {
-          'content-type': signed.contentType,
-          'content-length': Buffer.byteLength(signed.body),
-          'x-slack-request-timestamp': String(signed.timestamp),
-          'x-slack-signature': signed.signature,
-        },
-      },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ ms: Number(process.hrtime.bigint() - began) / 1e6, status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        response.on('error', reject);
-      },
-    );
-    outgoing.on('error', reject);
-    outgoing.end(signed.body);
+    const socket = connect({ host: url.hostname, port: Number(url.port), noDelay: true });
+    let began = 0n;
+    let received: Buffer = Buffer.alloc(0);
+    socket.once('connect', () => {
+      began = process.hrtime.bigint();
+      socket.write(bytes);
+    });
+    socket.on('data', (chunk: Buffer) => {
+      received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      const length = completeResponseLength(received);
+      if (length === null) return;
+      const ms = Number(process.hrtime.bigint() - began) / 1e6;
+      socket.destroy();
+      resolve({ ms, ...parseResponse(received.subarray(0, length)) });
+    });
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error(`the connection closed before a whole response (${received.length} bytes read)`)));
   });
 }
 
 interface ServerChild {
   url: URL;
+  /** CPU time (user + system) the process has used so far, from /proc (Linux), in ms. */
+  cpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -111,27 +182,43 @@ async function startServerChild(args: string[]): Promise<ServerChild> {
       createInterface({ input: child.stdout! }).once('line', (line) => resolve(new URL(line.trim())));
       child.once('exit', (code) => reject(new Error(`the server process (${args[0]}) exited with ${code} before listening`)));
     });
-    return { url, stop };
+    return { url, stop, cpuMs: () => processCpuMs(child.pid!) };
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
   }
 }
 
-async function sendBursts(url: URL, bursts: number, burstSize: number, tag: string): Promise<{ perBurst: number[][]; acks: Ack[] }> {
+/** utime + stime of a process in ms; fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 10 ms (NaN without /proc). */
+function processCpuMs(pid: number): number {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return Number.NaN;
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** The server's CPU per request over the bursts after the first (the pause after each burst included). */
+async function sendBursts(server: ServerChild, bursts: number, burstSize: number, tag: string): Promise<{ perBurst: number[][]; acks: Ack[]; laterCpuMsPerRequest: number }> {
+  const { url } = server;
+  let cpuAfterFirst = server.cpuMs();
   const perBurst: number[][] = [];
   const all: Ack[] = [];
   for (let burst = 0; burst < bursts; burst += 1) {
-    const hosts = Array.from({ length: burstSize }, (_, index) => `${tag}-${burst}-${index}`);
-    const acks = await Promise.all(hosts.map((host) => postSlashCommand(url, host)));
+    const requests = Array.from({ length: burstSize }, (_, index) => slashCommandBytes(url, `${tag}-${burst}-${index}`));
+    const acks = await Promise.all(requests.map((bytes) => sendOnFreshConnection(url, bytes)));
     for (const ack of acks) {
       if (ack.status !== 200) throw new Error(`the receiver answered ${ack.status}: ${ack.text.slice(0, 300)}`);
     }
     all.push(...acks);
     perBurst.push(acks.map((ack) => ack.ms));
     await new Promise((resolve) => setTimeout(resolve, 300));
+    if (burst === 0) cpuAfterFirst = server.cpuMs();
   }
-  return { perBurst, acks: all };
+  return { perBurst, acks: all, laterCpuMsPerRequest: round((server.cpuMs() - cpuAfterFirst) / Math.max(1, (bursts - 1) * burstSize), 3) };
 }
 
 export async function runSlackAckBench(options: { bursts?: number; burstSize?: number } = {}): Promise<SlackAckBenchResult> {
@@ -144,12 +231,12 @@ export async function runSlackAckBench(options: { bursts?: number; burstSize?: n
   try {
     const floorServer = await startServerChild(['--serve-floor']);
     children.push(floorServer);
-    const floor = await sendBursts(floorServer.url, bursts, burstSize, 'floor');
+    const floor = await sendBursts(floorServer, bursts, burstSize, 'floor');
     await floorServer.stop();
 
     const receiver = await startServerChild(['--serve', redis.url, prefix, evidenceDir]);
     children.push(receiver);
-    const { perBurst, acks } = await sendBursts(receiver.url, bursts, burstSize, 'ack');
+    const { perBurst, acks, laterCpuMsPerRequest } = await sendBursts(receiver, bursts, burstSize, 'ack');
     const queuedAcks = acks.filter((ack) => /hunt \*TH-WMI-\d{8}-\d+\* queued/.test(ack.text)).length;
     const check = new Redis(redis.url);
     const hostJobsInRedis = (await check.zcard(`${prefix}:q:hunt:prioritized`)) + (await check.llen(`${prefix}:q:hunt:wait`));
@@ -166,6 +253,8 @@ export async function runSlackAckBench(options: { bursts?: number; burstSize?: n
       p99Ms: laterStats.p99Ms,
       maxMs: laterStats.maxMs,
       floorLaterBursts: floorLater,
+      receiverCpuMsPerRequest: laterCpuMsPerRequest,
+      floorCpuMsPerRequest: floor.laterCpuMsPerRequest,
       queuedAcks,
       hostJobsInRedis,
       redisVersion: redis.version,

@@ -7,7 +7,8 @@ import { CodedError, ErrorCode } from '../errors.js';
 import { evaluateDecision, effectiveStatus } from '../approvals/approval-rules.js';
 import { atOrAbove, resolveParams, resolveValue, stepsOfPhase, type PlaybookRegistry } from '../playbooks/playbook-registry.js';
 import { durationMs, type Step } from '../playbooks/playbook-schema.js';
-import { jobIds, type HostJobData, type NotifyJobData } from '../queue/queue-names.js';
+import { fanOutPlan, hostBatches } from '../queue/fan-out.js';
+import { jobIds, type HostBatchJobData, type HostJobData, type NotifyJobData } from '../queue/queue-names.js';
 import type { Queues } from '../queue/queues.js';
 import type { Store } from '../store/store.js';
 import type { Actor, ApprovalRequest, Engine, HuntRequest, HuntSummary, RestoreInput, SlackThread } from './engine.js';
@@ -25,6 +26,8 @@ export interface EngineSettings {
   approvalTtlMinutes: number;
   /** Whether a notify consumer exists (Slack configured); without one no notify jobs are queued. */
   notifications: boolean;
+  /** Hunt-queue jobs the workers run at once (fan-out.ts): a fleet is cut into a multiple of this many batches. */
+  hostJobsAtOnce?: number;
 }
 
 export interface EngineDeps {
@@ -38,14 +41,17 @@ export interface EngineDeps {
 export const MAX_HOSTS_PER_HUNT = 50_000;
 const MAX_LOOKBACK_HOURS = 24 * 90;
 const IDEMPOTENCY_TTL_SECONDS = 86_400;
-/** Host jobs are added in batches: few round trips for a fleet, and workers start on the first batch at once. */
-const HOST_JOB_BATCH = 1_000;
+/** The hunt queue's job slots when the service does not say (the default WORKER_CONCURRENCY and QUEUE_GLOBAL_CONCURRENCY). */
+const DEFAULT_HOST_JOBS_AT_ONCE = fanOutPlan({ workerConcurrency: 8, globalConcurrency: 200 }).jobsAtOnce;
+/** How long the hunt queue's job slots, as the workers set them, are taken as known. */
+const JOB_SLOTS_REFRESH_MS = 60_000;
 export const SYSTEM_ACTOR: Actor = { kind: 'system', id: 'wmi-hunter' };
 
 type ApprovalStep = Extract<Step, { action: 'request-approval' }>;
 
 export class HuntEngine implements Engine {
   private readonly now: () => Date;
+  private jobSlots: { value: number | null; readAt: number } = { value: null, readAt: Number.NEGATIVE_INFINITY };
 
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -64,12 +70,34 @@ export class HuntEngine implements Engine {
     const maxEvents = resolveValue(collectStep?.with.maxEvents, params) ?? this.deps.settings.maxEvents;
 
     const now = this.now();
-    const huntId = await store.hunts.nextHuntId(now);
-    if (request.idempotencyKey) {
-      const earlier = await store.hunts.claimIdempotencyKey(request.idempotencyKey, huntId, IDEMPOTENCY_TTL_SECONDS);
-      if (earlier) return { huntId: earlier, deduplicated: true };
-    }
+    const meta = {
+      playbook: loaded.playbook.name,
+      playbookSha256: loaded.sha256,
+      params,
+      hosts,
+      lookbackHours,
+      maxEvents,
+      createdAt: now.toISOString(),
+      requestedBy: request.requestedBy,
+      ...(request.trigger ? { trigger: request.trigger } : {}),
+      ...(request.slack ? { slack: request.slack } : {}),
+    };
+    const startedEntry = (huntId: string) => ({
+      actor: request.requestedBy,
+      action: 'hunt.started',
+      target: huntId,
+      huntId,
+      hashes: { playbook: loaded.sha256 },
+      details: { playbook: loaded.playbook.name, hosts: hosts.length, lookbackHours, params, ...(request.trigger ? { trigger: request.trigger } : {}) },
+    });
+    let huntId: string;
     if (request.trigger && this.deps.settings.alertHostWindowSeconds > 0) {
+      // An alert's hunt claims its hosts' windows between the id and the record, so it keeps its steps.
+      huntId = await store.hunts.nextHuntId(now);
+      if (request.idempotencyKey) {
+        const earlier = await store.hunts.claimIdempotencyKey(request.idempotencyKey, huntId, IDEMPOTENCY_TTL_SECONDS);
+        if (earlier) return { huntId: earlier, deduplicated: true };
+      }
       const earlier = await this.claimAlertWindows(hosts, huntId);
       if (earlier) {
         await store.audit.append({
@@ -81,29 +109,18 @@ export class HuntEngine implements Engine {
         });
         return { huntId: earlier, deduplicated: true };
       }
+      await store.hunts.create({ huntId, ...meta });
+      await store.audit.append(startedEntry(huntId));
+    } else {
+      // Everything else is one round trip: id, idempotency claim, record and audit entry in one script.
+      const opened = await store.hunts.open({
+        meta,
+        auditFields: store.audit.entryFields(startedEntry('')),
+        ...(request.idempotencyKey ? { idempotency: { key: request.idempotencyKey, ttlSeconds: IDEMPOTENCY_TTL_SECONDS } } : {}),
+      });
+      if (opened.deduplicated) return opened;
+      huntId = opened.huntId;
     }
-
-    await store.hunts.create({
-      huntId,
-      playbook: loaded.playbook.name,
-      playbookSha256: loaded.sha256,
-      params,
-      hosts,
-      lookbackHours,
-      maxEvents,
-      createdAt: now.toISOString(),
-      requestedBy: request.requestedBy,
-      ...(request.trigger ? { trigger: request.trigger } : {}),
-      ...(request.slack ? { slack: request.slack } : {}),
-    });
-    await store.audit.append({
-      actor: request.requestedBy,
-      action: 'hunt.started',
-      target: huntId,
-      huntId,
-      hashes: { playbook: loaded.sha256 },
-      details: { playbook: loaded.playbook.name, hosts: hosts.length, lookbackHours, params, ...(request.trigger ? { trigger: request.trigger } : {}) },
-    });
     await this.enqueueHosts(hosts, { huntId, playbook: loaded.playbook.name, params, lookbackHours, maxEvents });
     await this.notify({ kind: 'hunt-updated', huntId }, jobIds.notify(huntId, 'started'));
     return { huntId, deduplicated: false };
@@ -117,15 +134,35 @@ export class HuntEngine implements Engine {
     return holders.every((holder) => holder !== null) ? holders[0]! : null;
   }
 
+  /**
+   * The hosts go out in batches cut to fill every job slot of the hunt queue (fan-out.ts), all in
+   * one round trip; a host alone in its batch gets a `host` job.
+   */
   private async enqueueHosts(hosts: string[], common: Omit<HostJobData, 'host'>): Promise<void> {
-    for (let start = 0; start < hosts.length; start += HOST_JOB_BATCH) {
-      const batch = hosts.slice(start, start + HOST_JOB_BATCH).map((host) => ({
-        name: 'host',
-        data: { ...common, host } satisfies HostJobData,
-        opts: { jobId: jobIds.host(common.huntId, host) } satisfies JobsOptions,
-      }));
-      await this.deps.queues.hunt.addBulk(batch);
+    const batches = hostBatches(hosts, this.hostJobsAtOnce());
+    await this.deps.queues.hunt.addBulk(
+      batches.map((batch, index) =>
+        batch.length === 1
+          ? { name: 'host', data: { ...common, host: batch[0]! } satisfies HostJobData, opts: { jobId: jobIds.host(common.huntId, batch[0]!) } satisfies JobsOptions }
+          : { name: 'hosts', data: { ...common, hosts: batch } satisfies HostBatchJobData, opts: { jobId: jobIds.hostBatch(common.huntId, index) } satisfies JobsOptions },
+      ),
+    );
+  }
+
+  /**
+   * The hunt queue's job slots as the workers set them (their global concurrency), which the serve
+   * role's own settings may not match; read in the background at most once a minute, so a request
+   * never waits for it, and the settings' value until the first read answers.
+   */
+  private hostJobsAtOnce(): number {
+    if (Date.now() - this.jobSlots.readAt > JOB_SLOTS_REFRESH_MS) {
+      this.jobSlots.readAt = Date.now();
+      this.deps.queues.hunt.getGlobalConcurrency().then(
+        (value) => (this.jobSlots.value = value),
+        () => undefined,
+      );
     }
+    return this.jobSlots.value ?? this.deps.settings.hostJobsAtOnce ?? DEFAULT_HOST_JOBS_AT_ONCE;
   }
 
   async notify(data: NotifyJobData, jobId: string): Promise<void> {

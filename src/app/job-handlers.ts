@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Job } from 'bullmq';
 import type { Collection } from '../domain/collection.js';
 import type { Finding } from '../domain/finding.js';
@@ -11,25 +12,29 @@ import { postpone, runJob, type RunContext } from '../queue/job-runner.js';
 import {
   jobIds,
   type FinalizeJobData,
+  type HostBatchJobData,
   type HostJobData,
   type NotifyJobData,
   type RemoveJobData,
   type RestoreJobData,
   type SweepJobData,
-  type TraceJobData,
 } from '../queue/queue-names.js';
+import { HostSlots } from '../queue/host-slots.js';
 import type { Queues } from '../queue/queues.js';
 import type { WorkerSpec } from '../queue/worker-host.js';
+import type { AuditEntryInput } from '../store/audit-log.js';
 import type { HostResult, HuntMeta } from '../store/hunt-store.js';
 import type { Store } from '../store/store.js';
 import type { HuntAnalysis } from './analysis.js';
+import { HostRecorder, type HostOutcome } from './host-recorder.js';
 import type { ApprovalRequest, HuntStatus } from './engine.js';
 import { HuntEngine, SYSTEM_ACTOR, removalTargets, withoutSharedObjects } from './hunt-engine.js';
 import type { HuntNotifications } from './notifications.js';
 
 /**
- * What each job does. Host jobs run the playbook's host phase (collect, analyze, trace) and fan in
- * through one atomic count; the last host queues the finalize job, which runs the hunt phase
+ * What each job does. Host jobs (a batch of hosts, or one) run the playbook's host phase (collect,
+ * analyze, trace) on each host and fan in through one atomic count per write of finished hosts; the
+ * write that completes the hunt queues the finalize job, which runs the hunt phase
  * (report, request-approval, notify). An approval queues the remove job (removal phase: remove,
  * verify, restore, notify). Every step's evidence is stored and its hash audited.
  */
@@ -41,8 +46,11 @@ export interface JobHandlerDeps {
   executor: HostExecutor;
   analysis: HuntAnalysis;
   notifications: HuntNotifications | null;
-  timeoutsMs: { hunt: number; trace: number; remove: number; restore: number };
-  concurrency: { hunt: number; trace: number; remove: number; restore: number; notify: number };
+  timeoutsMs: { hunt: number; remove: number; restore: number };
+  /** `hunt` is hosts at once in this process (its host slots); the hunt queue's jobs share them. */
+  concurrency: { hunt: number; remove: number; restore: number; notify: number };
+  /** Hosts one batch job works on at a time (fan-out.ts); never more than the host slots. */
+  hostsAtOncePerJob?: number;
   shutdownSignal: AbortSignal;
   sweepHosts: string[];
   /** How long a job waits before trying a host that another job is changing. */
@@ -54,22 +62,27 @@ export interface JobHandlerDeps {
   now?: () => Date;
 }
 
+/** Runs a host's remote work in its host slots. */
+type InSlot = <T>(work: () => Promise<T>) => Promise<T>;
+
 const PROGRESS_UPDATES = 10;
+const DEFAULT_HOSTS_AT_ONCE_PER_JOB = 25;
 const EXPIRY_SCHEDULER = 'approval-expiry';
 const HOST_LOCK_MARGIN_MS = 60_000;
 
 export class JobHandlers {
   private readonly now: () => Date;
+  private readonly slots: HostSlots;
 
   constructor(private readonly deps: JobHandlerDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.slots = new HostSlots(deps.concurrency.hunt);
   }
 
   workerSpecs(): WorkerSpec[] {
     const { concurrency } = this.deps;
     const specs: WorkerSpec[] = [
       { queue: 'hunt', concurrency: concurrency.hunt, processor: (job, token, cancel) => this.huntQueue(job, token, cancel) },
-      { queue: 'trace', concurrency: concurrency.trace, processor: (job, token, cancel) => this.trace(job as Job<TraceJobData>, token, cancel) },
       { queue: 'remove', concurrency: concurrency.remove, processor: (job, token, cancel) => this.remove(job as Job<RemoveJobData>, token, cancel) },
       { queue: 'restore', concurrency: concurrency.restore, processor: (job, token, cancel) => this.restore(job as Job<RestoreJobData>, token, cancel) },
     ];
@@ -101,6 +114,8 @@ export class JobHandlers {
     switch (job.name) {
       case 'host':
         return this.host(job as Job<HostJobData>, token, cancel);
+      case 'hosts':
+        return this.hostBatch(job as Job<HostBatchJobData>, token, cancel);
       case 'finalize':
         return this.finalize(job as Job<FinalizeJobData>, token, cancel);
       case 'sweep':
@@ -116,78 +131,183 @@ export class JobHandlers {
     return { timeoutMs, shutdownSignal: this.deps.shutdownSignal, ...(cancel ? { cancelSignal: cancel } : {}), ...(onFinalFailure ? { onFinalFailure } : {}) };
   }
 
+  /**
+   * A single host's job (a small hunt's host, or a batch's host waiting for its retry): a transient
+   * failure retries the whole job with BullMQ's backoff, the last failure records the host as failed.
+   */
   async host(job: Job<HostJobData>, token: string | undefined, cancel?: AbortSignal): Promise<{ findings: number }> {
     const { huntId, host } = job.data;
-    const failHost = (error: CodedError) => this.completeHost(huntId, failedResult(host, error), []);
-    return runJob(job, token, this.options(this.deps.timeoutsMs.hunt, cancel, failHost), async ({ signal }) => {
-      const playbook = this.deps.playbooks.get(job.data.playbook).playbook;
-      let collection: Collection | null = null;
-      let collectionRef: { id: string; sha256: string } | null = null;
-      let findings: Finding[] = [];
-      let traceQueued = false;
-      const state = stepState(job.data.params, () => findings);
-      await runSteps(stepsOfPhase(playbook, 'host'), state, async (step) => {
-        if (step.action === 'collect') {
-          collection = await this.deps.executor.collect({ host, lookbackHours: job.data.lookbackHours, maxEvents: job.data.maxEvents }, signal);
-          const stored = await this.deps.store.evidence.putJson('collection', collection);
-          collectionRef = { id: stored.id, sha256: stored.sha256 };
-          await this.deps.store.audit.append({
-            actor: SYSTEM_ACTOR,
-            action: 'evidence.stored',
-            target: stored.id,
-            huntId,
-            hashes: { collection: stored.sha256 },
-            details: { host, kind: 'collection', bytes: stored.bytes },
-          });
-        } else if (step.action === 'analyze') {
-          findings = this.deps.analysis.analyze(requireCollection(collection, step), { allowlist: step.with.allowlist });
-        } else if (step.action === 'trace') {
-          await this.deps.queues.trace.add(
-            'trace',
-            { huntId, host, playbook: playbook.name, collectionId: requireCollectionRef(collectionRef, step).id, findings, stepFailures: state.failures },
-            { jobId: jobIds.trace(huntId, host) },
-          );
-          traceQueued = true;
-        }
-      });
-      if (!traceQueued) await this.completeHost(huntId, doneResult(host, collection, collectionRef, findings, state.failures, this.deps.analysis), findings);
-      return { findings: findings.length };
-    });
-  }
-
-  async trace(job: Job<TraceJobData>, token: string | undefined, cancel?: AbortSignal): Promise<{ findings: number }> {
-    const { huntId, host, collectionId } = job.data;
-    const failHost = (error: CodedError) => this.completeHost(huntId, failedResult(host, error), []);
-    const step = this.deps.playbooks.get(job.data.playbook).playbook.steps.find((entry) => entry.action === 'trace');
-    return runJob(job, token, this.options(this.deps.timeoutsMs.trace, cancel, failHost), async () => {
-      const { document: collection, sha256 } = await this.deps.store.evidence.getJson<Collection>(collectionId);
-      const stepFailures = { ...job.data.stepFailures };
-      let findings = job.data.findings;
-      try {
-        findings = this.deps.analysis.trace(job.data.findings, collection);
-      } catch (thrown) {
-        if (step?.onFailure !== 'continue') throw thrown;
-        const error = asCodedError(thrown);
-        stepFailures[step.id] = `${error.code}: ${error.message}`;
+    const recorder = this.recorder(huntId);
+    const failHost = async (error: CodedError) => {
+      recorder.add(failedOutcome(host, error));
+      await recorder.settle();
+    };
+    // The host's own timeout runs from the moment it has a slot; the job's is only a backstop.
+    return runJob(job, token, this.options(2 * this.deps.timeoutsMs.hunt, cancel, failHost), async ({ signal }) => {
+      if ((await this.deps.store.hunts.recordedHosts(huntId, [host])).size > 0) {
+        await recorder.settle();
+        return { findings: 0 };
       }
-      await this.completeHost(huntId, doneResult(host, collection, { id: collectionId, sha256 }, findings, stepFailures, this.deps.analysis), findings);
-      return { findings: findings.length };
+      const outcome = await this.timedHost(host, signal, (work) => this.slots.run(signal, work), (hostSignal, inSlot) => this.workOnHost(job.data, host, hostSignal, inSlot));
+      recorder.add(outcome);
+      await recorder.settle();
+      return { findings: outcome.findings.length };
     });
   }
 
   /**
-   * Records one host's outcome once; the host that completes the hunt queues its finalize job.
-   * Findings carry the name the hunt reached the host by, not the name the host reports for itself
-   * (a short name, an FQDN): removal and restore connect to `finding.host`, so it must be reachable.
+   * A batch of hosts: up to hostsAtOncePerJob of them worked on remotely at a time (within the
+   * process's host slots), each under its own timeout and recorded on its own as it finishes. A host that fails for good
+   * is recorded as failed with its own error; a host whose failure may pass is handed to a `host`
+   * job that retries it after the backoff, so it neither holds the batch nor spends others' attempts.
+   * A retried or taken-over batch skips the hosts already recorded.
    */
-  private async completeHost(huntId: string, result: HostResult, findings: Finding[]): Promise<void> {
-    const addressed = findings.map((finding) => (finding.host === result.host ? finding : { ...finding, host: result.host }));
-    const progress = await this.deps.store.hunts.recordHostResult(huntId, result, addressed);
-    if (progress.recorded && progressWorthTelling(progress.done + progress.failed, progress.total)) {
-      await this.deps.engine.notify({ kind: 'hunt-updated', huntId }, jobIds.notify(huntId, `progress-${progress.done + progress.failed}`));
+  async hostBatch(job: Job<HostBatchJobData>, token: string | undefined, cancel?: AbortSignal): Promise<{ hosts: number; findings: number }> {
+    const { huntId, hosts } = job.data;
+    const recorder = this.recorder(huntId);
+    const atOnce = Math.max(1, Math.min(this.deps.hostsAtOncePerJob ?? DEFAULT_HOSTS_AT_ONCE_PER_JOB, this.slots.size));
+    const failUnrecorded = async (error: CodedError) => {
+      const recorded = await this.deps.store.hunts.recordedHosts(huntId, hosts);
+      for (const host of hosts.filter((entry) => !recorded.has(entry))) recorder.add(failedOutcome(host, error));
+      await recorder.settle();
+    };
+    const timeoutMs = this.deps.timeoutsMs.hunt * (Math.ceil(hosts.length / atOnce) + 2);
+    return runJob(job, token, this.options(timeoutMs, cancel, failUnrecorded), async ({ signal }) => {
+      // Every host of the batch at work, and every one waiting for a slot, listens on the batch's signal.
+      setMaxListeners(0, signal);
+      const recorded = await this.deps.store.hunts.recordedHosts(huntId, hosts);
+      const pending = hosts.filter((host) => !recorded.has(host));
+      // A host holds its slots only while it is being worked on remotely (collect); storing and
+      // analyzing it is local work, during which the next host of the batch already takes the slot.
+      const jobSlots = new HostSlots(atOnce);
+      const inSlot = <T>(work: () => Promise<T>) => jobSlots.run(signal, () => this.slots.run(signal, work));
+      let next = 0;
+      let findings = 0;
+      const lane = async () => {
+        while (next < pending.length) {
+          recorder.throwIfFailed();
+          const host = pending[next++]!;
+          const outcome = await this.batchHost(job.data, host, signal, inSlot);
+          if (outcome) {
+            findings += outcome.findings.length;
+            recorder.add(outcome);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(2 * atOnce, pending.length) }, lane));
+      await recorder.settle();
+      return { hosts: pending.length, findings };
+    });
+  }
+
+  /** One host of a batch: its outcome to record, or null when it was handed to a retry job. */
+  private async batchHost(data: HostBatchJobData, host: string, batchSignal: AbortSignal, inSlot: InSlot): Promise<HostOutcome | null> {
+    try {
+      return await this.timedHost(host, batchSignal, inSlot, (signal, timedSlot) => this.workOnHost(data, host, signal, timedSlot));
+    } catch (thrown) {
+      // The batch itself stopped (shutdown, cancel, its own timeout): the host is left unrecorded for the batch's next run.
+      if (batchSignal.aborted) throw batchSignal.reason;
+      const error = asCodedError(thrown);
+      const retry = this.retryOptions();
+      if (!error.transient || retry.attempts < 1) return failedOutcome(host, error);
+      const { hosts: _hosts, ...common } = data;
+      await this.deps.queues.hunt.add('host', { ...common, host } satisfies HostJobData, { jobId: jobIds.host(data.huntId, host), ...retry });
+      return null;
     }
-    // LIFO: a finished hunt's report does not wait behind the host jobs of other, larger hunts.
-    if (progress.complete) await this.deps.queues.hunt.add('finalize', { huntId }, { jobId: jobIds.finalize(huntId), lifo: true });
+  }
+
+  /**
+   * Runs one host's work under its own timeout (HUNT_TIMEOUT), which starts when the host gets its
+   * slot, not while it waits for one, and aborts the host's calls when it fires or `outer` aborts.
+   * A timed-out host fails with E_TIMEOUT, whatever its aborted call threw.
+   */
+  private async timedHost<T>(host: string, outer: AbortSignal, inSlot: InSlot, work: (signal: AbortSignal, inSlot: InSlot) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const onOuterAbort = () => controller.abort(outer.reason);
+    outer.addEventListener('abort', onOuterAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const timedSlot: InSlot = (slotWork) =>
+      inSlot(() => {
+        timer ??= setTimeout(
+          () => controller.abort(new CodedError(ErrorCode.Timeout, `host ${host} timed out after ${this.deps.timeoutsMs.hunt} ms`, { host })),
+          this.deps.timeoutsMs.hunt,
+        );
+        return slotWork();
+      });
+    try {
+      return await work(controller.signal, timedSlot);
+    } catch (thrown) {
+      throw controller.signal.aborted && !outer.aborted ? controller.signal.reason : thrown;
+    } finally {
+      clearTimeout(timer);
+      outer.removeEventListener('abort', onOuterAbort);
+    }
+  }
+
+  /** The retry of a batch's host: the attempts left after the batch's, starting one backoff step later. */
+  private retryOptions(): { attempts: number; delay: number; backoff?: { type: 'exponential'; delay: number; jitter?: number } } {
+    const defaults = this.deps.queues.hunt.defaultJobOptions;
+    const attempts = (defaults.attempts ?? 1) - 1;
+    const backoff = typeof defaults.backoff === 'object' ? defaults.backoff : null;
+    if (!backoff?.delay) return { attempts, delay: 0 };
+    const jitter = backoff.jitter ?? 0;
+    return {
+      attempts,
+      delay: Math.round(backoff.delay * (1 - jitter * Math.random())),
+      backoff: { type: 'exponential', delay: backoff.delay * 2, ...(backoff.jitter !== undefined ? { jitter: backoff.jitter } : {}) },
+    };
+  }
+
+  /** The playbook's host phase on one host (collect, analyze, trace): what to record for it. */
+  private async workOnHost(data: HostJobData | HostBatchJobData, host: string, signal: AbortSignal, inSlot: InSlot): Promise<HostOutcome> {
+    const playbook = this.deps.playbooks.get(data.playbook).playbook;
+    let collection: Collection | null = null;
+    let collectionRef: { id: string; sha256: string } | null = null;
+    let audit: AuditEntryInput | null = null;
+    let findings: Finding[] = [];
+    const state = stepState(data.params, () => findings);
+    await runSteps(stepsOfPhase(playbook, 'host'), state, async (step) => {
+      if (step.action === 'collect') {
+        collection = await inSlot(() => this.deps.executor.collect({ host, lookbackHours: data.lookbackHours, maxEvents: data.maxEvents }, signal));
+        const stored = await this.deps.store.evidence.putJson('collection', collection);
+        collectionRef = { id: stored.id, sha256: stored.sha256 };
+        audit = {
+          actor: SYSTEM_ACTOR,
+          action: 'evidence.stored',
+          target: stored.id,
+          huntId: data.huntId,
+          hashes: { collection: stored.sha256 },
+          details: { host, kind: 'collection', bytes: stored.bytes },
+        };
+      } else if (step.action === 'analyze') {
+        findings = this.deps.analysis.analyze(requireCollection(collection, step), { allowlist: step.with.allowlist });
+      } else if (step.action === 'trace') {
+        findings = this.deps.analysis.trace(findings, requireCollection(collection, step));
+      }
+    });
+    return { ...addressed(doneResult(host, collection, collectionRef, findings, state.failures, this.deps.analysis), findings), audit };
+  }
+
+  /**
+   * Records a job's finished hosts, as few writes as the pace allows: while one write is in flight
+   * the next outcomes gather, then go, with their evidence's audit entries, in one atomic script. The
+   * write that completes the hunt queues its finalize job (LIFO: a finished hunt's report does not
+   * wait behind the host jobs of other, larger hunts).
+   */
+  private recorder(huntId: string): HostRecorder {
+    return new HostRecorder(async (outcomes) => {
+      const { store } = this.deps;
+      const progress = await store.hunts.recordHostResults(
+        huntId,
+        outcomes.map(({ result, findings, audit }) => ({ result, findings, ...(audit ? { auditFields: store.audit.entryFields(audit) } : {}) })),
+      );
+      const newly = progress.recorded.filter(Boolean).length;
+      const finished = progress.done + progress.failed;
+      if (newly > 0 && progressWorthTelling(finished - newly, finished, progress.total)) {
+        await this.deps.engine.notify({ kind: 'hunt-updated', huntId }, jobIds.notify(huntId, `progress-${finished}`));
+      }
+      if (progress.complete) await this.deps.queues.hunt.add('finalize', { huntId }, { jobId: jobIds.finalize(huntId), lifo: true });
+    });
   }
 
   async finalize(job: Job<FinalizeJobData>, token: string | undefined, cancel?: AbortSignal): Promise<{ status: HuntStatus }> {
@@ -203,10 +323,8 @@ export class JobHandlers {
       }
     };
     return runJob(job, token, this.options(this.deps.timeoutsMs.hunt, cancel, onFinalFailure), async () => {
-      const meta = await store.hunts.requireMeta(huntId);
+      const [meta, results, findings] = await Promise.all([store.hunts.requireMeta(huntId), store.hunts.getHostResults(huntId), store.hunts.getFindings(huntId)]);
       const playbook = this.deps.playbooks.get(meta.playbook).playbook;
-      const results = await store.hunts.getHostResults(huntId);
-      const findings = await store.hunts.getFindings(huntId);
       let newFindings = 0;
       const notifications: Array<[NotifyJobData, string]> = [];
       const state = stepState(meta.params, () => findings, () => newFindings);
@@ -539,11 +657,6 @@ function requireCollection(collection: Collection | null, step: Step): Collectio
   return collection;
 }
 
-function requireCollectionRef(ref: { id: string; sha256: string } | null, step: Step): { id: string; sha256: string } {
-  if (!ref) throw new CodedError(ErrorCode.Conflict, `step ${step.id} needs the collection, but collect did not succeed`);
-  return ref;
-}
-
 function requireRemoval<T>(removal: T | null, step: Step): T {
   if (!removal) throw new CodedError(ErrorCode.Conflict, `step ${step.id} needs the removal, but remove did not succeed`);
   return removal;
@@ -571,6 +684,18 @@ function doneResult(
   };
 }
 
+/**
+ * Findings carry the name the hunt reached the host by, not the name the host reports for itself
+ * (a short name, an FQDN): removal and restore connect to `finding.host`, so it must be reachable.
+ */
+function addressed(result: HostResult, findings: Finding[]): { result: HostResult; findings: Finding[] } {
+  return { result, findings: findings.map((finding) => (finding.host === result.host ? finding : { ...finding, host: result.host })) };
+}
+
+function failedOutcome(host: string, error: CodedError): HostOutcome {
+  return { result: failedResult(host, error), findings: [], audit: null };
+}
+
 function failedResult(host: string, error: CodedError): HostResult {
   return {
     host,
@@ -596,11 +721,11 @@ function hostSummaryOf(result: HostResult): HostSummary {
   };
 }
 
-/** Small hunts report every host; large ones about every tenth of the way. */
-function progressWorthTelling(finished: number, total: number): boolean {
+/** Small hunts report every write of finished hosts; large ones about every tenth of the way. */
+function progressWorthTelling(before: number, finished: number, total: number): boolean {
   if (total <= 20 || finished === total) return true;
   const step = Math.ceil(total / PROGRESS_UPDATES);
-  return finished % step === 0;
+  return Math.floor(finished / step) > Math.floor(before / step);
 }
 
 function countBy<T>(items: T[], key: (item: T) => string): Record<string, number> {

@@ -9,6 +9,7 @@ import { createHttpApp } from '../http/http-app.js';
 import { ServiceMetrics } from '../http/metrics.js';
 import { createQueueDashboard } from '../http/queue-dashboard.js';
 import { PlaybookRegistry } from '../playbooks/playbook-registry.js';
+import { fanOutPlan, type FanOutPlan } from '../queue/fan-out.js';
 import { closeQueues, createQueues, type Queues } from '../queue/queues.js';
 import { WorkerHost } from '../queue/worker-host.js';
 import { loadAllowlist } from '../allowlist/load-allowlist.js';
@@ -82,6 +83,7 @@ export async function startService(config: Config, roles: ServiceRoles, override
     });
     cleanups.push(() => closeQueues(queues));
 
+    const fanOut = fanOutPlan({ workerConcurrency: config.jobs.workerConcurrency, globalConcurrency: config.jobs.globalConcurrency });
     const notifications = overrides.notifications ?? (config.slack ? createSlackNotifier({ config: slackAppConfig(config), redis }) : null);
     const engine = new HuntEngine({
       store,
@@ -94,12 +96,13 @@ export async function startService(config: Config, roles: ServiceRoles, override
         alertHostWindowSeconds: config.webhooks.hostWindowMinutes * 60,
         approvalTtlMinutes: config.hunt.approvalTtlMinutes,
         notifications: notifications !== null,
+        hostJobsAtOnce: fanOut.jobsAtOnce,
       },
     });
     const metrics = new ServiceMetrics(queues, store.stats);
 
     if (roles.worker) {
-      await startWorkers(config, { logger, store, queues, playbooks, engine, notifications, metrics, overrides, cleanups });
+      await startWorkers(config, { logger, store, queues, playbooks, engine, notifications, metrics, overrides, cleanups, fanOut });
     }
     let port: number | null = null;
     if (roles.serve || config.jobs.metricsPort > 0) {
@@ -124,7 +127,7 @@ interface Parts {
   cleanups: Array<() => Promise<unknown>>;
 }
 
-async function startWorkers(config: Config, parts: Parts & { notifications: HuntNotifications | null }): Promise<void> {
+async function startWorkers(config: Config, parts: Parts & { notifications: HuntNotifications | null; fanOut: FanOutPlan }): Promise<void> {
   const { logger, queues, cleanups } = parts;
   let executor = parts.overrides.executor;
   if (!executor) {
@@ -140,7 +143,8 @@ async function startWorkers(config: Config, parts: Parts & { notifications: Hunt
     // first removal, and a replacement worker does not start a job it then waits seconds to run.
     await powershell.pool.use(async () => undefined);
   }
-  await queues.hunt.setGlobalConcurrency(config.jobs.globalConcurrency);
+  // The global limit counts jobs; each job works on at most hostsAtOncePerJob hosts, so hosts at once stay within QUEUE_GLOBAL_CONCURRENCY.
+  await queues.hunt.setGlobalConcurrency(parts.fanOut.jobsAtOnce);
   const workerHost = new WorkerHost(
     { url: config.redis.url, maxRetriesPerRequest: null },
     config.redis.prefix,
@@ -158,7 +162,8 @@ async function startWorkers(config: Config, parts: Parts & { notifications: Hunt
     analysis: parts.overrides.analysis ?? (await DomainAnalysis.withDefaultAllowlist(config.allowlistFiles)),
     notifications: parts.notifications,
     timeoutsMs: config.jobs.timeoutsMs,
-    concurrency: { hunt: concurrency, trace: concurrency, remove: Math.max(1, Math.ceil(concurrency / 4)), restore: 1, notify: concurrency },
+    concurrency: { hunt: concurrency, remove: Math.max(1, Math.ceil(concurrency / 4)), restore: 1, notify: concurrency },
+    hostsAtOncePerJob: parts.fanOut.hostsAtOncePerJob,
     shutdownSignal: workerHost.shutdownSignal,
     sweepHosts: config.hunt.sweepHosts,
     ...(config.slack

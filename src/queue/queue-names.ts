@@ -1,9 +1,10 @@
 /**
- * The queues and their jobs. A fleet hunt fans out as one `host` job per host and fans in to one
- * `finalize` job (the parent), added by whichever host finishes last; every job id is deterministic,
- * so adding the same work twice adds it once.
+ * The queues and their jobs. A fleet hunt fans out as `hosts` jobs, each a batch of hosts
+ * (fan-out.ts), and a `host` job for a single host (a small hunt's, or a host of a batch whose
+ * attempt failed and waits for its retry); it fans in to one `finalize` job, added by whichever
+ * host finishes last. Every job id is deterministic, so adding the same work twice adds it once.
  */
-export const QUEUE_NAMES = ['hunt', 'trace', 'remove', 'restore', 'notify', 'upload'] as const;
+export const QUEUE_NAMES = ['hunt', 'remove', 'restore', 'notify', 'upload'] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
 /** Everything a host job needs travels with it, so a fleet's jobs never read the fleet-sized hunt record. */
@@ -15,20 +16,15 @@ export interface HostJobData {
   lookbackHours: number;
   maxEvents: number;
 }
+/** A batch of hosts of one hunt: each host is worked on, recorded and failed on its own. */
+export interface HostBatchJobData extends Omit<HostJobData, 'host'> {
+  hosts: string[];
+}
 export interface FinalizeJobData {
   huntId: string;
 }
 export interface SweepJobData {
   playbook: string;
-}
-export interface TraceJobData {
-  huntId: string;
-  host: string;
-  playbook: string;
-  collectionId: string;
-  /** The analyzer's findings, to which the tracer adds origins. */
-  findings: import('../domain/finding.js').Finding[];
-  stepFailures: Record<string, string>;
 }
 export interface RemoveJobData {
   approvalId: string;
@@ -50,8 +46,9 @@ export type NotifyJobData =
 /** Job ids may not contain ':' (BullMQ) — hunt ids, hosts and evidence ids never do. */
 export const jobIds = {
   host: (huntId: string, host: string) => `host-${huntId}-${host.toLowerCase()}`,
+  /** A hunt's batches are numbered in the order the engine cut them. */
+  hostBatch: (huntId: string, index: number) => `hosts-${huntId}-${index}`,
   finalize: (huntId: string) => `finalize-${huntId}`,
-  trace: (huntId: string, host: string) => `trace-${huntId}-${host.toLowerCase()}`,
   remove: (approvalId: string) => `remove-${approvalId}`,
   restore: (backupId: string) => `restore-${backupId}`,
   notify: (subject: string, event: string) => `notify-${subject}-${event}`,

@@ -51,6 +51,11 @@ export async function runCommand(text: string, context: CommandContext, deps: Co
     await context.reply.acknowledge(errorMessage(asCodedError(error, ErrorCode.BadInput), true));
     return;
   }
+  await runParsedCommand(command, context, deps);
+}
+
+/** Runs a command already parsed (the HTTP hunt route parses it to choose its path). */
+export async function runParsedCommand(command: WmiCommand, context: CommandContext, deps: CommandDeps): Promise<void> {
   if (command.name === 'hunt') {
     await startHunt(command, context, deps);
     return;

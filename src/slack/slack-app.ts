@@ -8,6 +8,7 @@ import { assertValidHostName } from '../domain/host.js';
 import { ACTION_APPROVE, ACTION_DENY, DENY_REASON_BLOCK, DENY_REASON_INPUT, VIEW_DENY_REASON, renderDenyModal } from './approval-blocks.js';
 import { type Clicker, decideFromSlack, parseApprovalId, parseDenyContext, parseDenyReason, tellClicker } from './approval-handler.js';
 import { errorMessage, runCommand, textMessage, type CommandDeps } from './command-handler.js';
+import { huntCommandRoute } from './hunt-command-route.js';
 import { SlackMessageLedger } from './message-ledger.js';
 import { ReplayGuard, slackRequestId } from './replay-guard.js';
 import { ephemeralReply, slashCommandReply } from './reply.js';
@@ -152,12 +153,14 @@ export async function createSlackApp(options: CreateSlackAppOptions): Promise<Sl
   };
   const logging = options.logger ? { logger: options.logger } : { logLevel: LogLevel.WARN };
   let receiver: ExpressReceiver | null = null;
+  let huntRoute: ReturnType<typeof huntCommandRoute> | null = null;
   let router: IRouter | null = null;
   let app: App;
   if (mode === 'http') {
     router = options.receiverOptions?.router ?? Router();
     const endpoint = options.receiverOptions?.endpoint ?? '/slack/events';
-    router.post(endpoint, refuseFutureTimestamps);
+    // The hunt route is bound once its dependencies exist (after app.init); until then all goes to Bolt.
+    router.post(endpoint, refuseFutureTimestamps, (request, response, next) => (huntRoute ? huntRoute(request, response, next) : next()));
     receiver = new ExpressReceiver({
       signingSecret: config.signingSecret!,
       endpoints: endpoint,
@@ -180,6 +183,17 @@ export async function createSlackApp(options: CreateSlackAppOptions): Promise<Sl
   const directory = new UsergroupDirectory(client, config.usergroupCacheMs, (group, error) => onError(error, `usergroups.users.list ${group}`));
   const commandDeps: CommandDeps = { engine, notifier, ledger, directory, hostGroups: config.hostGroups ?? {}, onError };
   const approvalDeps = { engine, directory, client, onError };
+  if (mode === 'http') {
+    huntRoute = huntCommandRoute({
+      signingSecret: config.signingSecret!,
+      command: config.command ?? '/wmi',
+      guard,
+      commandDeps,
+      fetch: clientOptions.fetch ?? globalThis.fetch,
+      onError,
+      onRefused: (reason) => app.logger.warn(`wmi-hunter slack: ${reason}`),
+    });
+  }
 
   app.use(async (args) => {
     const requestId = slackRequestId(args.body);

@@ -39,6 +39,11 @@ export class AuditLog {
     return id ?? '';
   }
 
+  /** The stream fields of an entry, for scripts that append it together with other writes. */
+  entryFields(entry: AuditEntryInput): string[] {
+    return this.fields(entry);
+  }
+
   /**
    * Appends the entry unless one was already appended under `onceKey` (atomically): for actions a
    * retried job repeats, such as a removal's start, backup and completion. Returns null when the

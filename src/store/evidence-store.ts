@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CodedError, ErrorCode } from '../errors.js';
+import { EvidenceWriter } from './evidence-writer.js';
 
 /**
  * Evidence on disk (EVIDENCE_DIR): hunt reports, host collections, removal backups and restore
@@ -20,38 +21,43 @@ export interface StoredEvidence {
 
 const EVIDENCE_ID = /^(collection|report|backup|restore)-([0-9a-f]{64})$/;
 
-/** Removal backups are what a restore needs after the objects are gone: they reach the disk before the removal goes on. */
+/** Removal backups are what a restore needs after the objects are gone: they reach the disk (fsync) before the removal goes on. */
 const SYNCED_KINDS: ReadonlySet<EvidenceKind> = new Set(['backup']);
+
+/** Temporary names are unique per process and write; the random part keeps two containers sharing a pid apart. */
+const TEMPORARY_TAG = `${process.pid}.${randomUUID()}`;
 
 export class EvidenceStore {
   private readonly directories = new Map<EvidenceKind, Promise<unknown>>();
+  private writes = 0;
+  /** Everything but removal backups is written off the event loop (evidence-writer.ts). */
+  private readonly writer = new EvidenceWriter();
 
   constructor(private readonly root: string) {}
 
   async putJson(kind: EvidenceKind, document: unknown): Promise<StoredEvidence> {
+    if (!SYNCED_KINDS.has(kind)) {
+      const { sha256, bytes } = await this.writer.write(join(this.root, kind), JSON.stringify(document));
+      return { id: `${kind}-${sha256}`, kind, sha256, bytes };
+    }
     const body = Buffer.from(JSON.stringify(document), 'utf8');
     const sha256 = createHash('sha256').update(body).digest('hex');
-    const id = `${kind}-${sha256}`;
     const path = this.pathOf(kind, sha256);
     await this.directory(kind);
-    const temporary = `${path}.${process.pid}.${randomUUID()}.tmp`;
-    if (SYNCED_KINDS.has(kind)) {
-      const handle = await open(temporary, 'wx', 0o640);
-      try {
-        await handle.writeFile(body);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    } else {
-      await writeFile(temporary, body, { flag: 'wx', mode: 0o640 });
+    const temporary = `${path}.${TEMPORARY_TAG}.${(this.writes += 1)}.tmp`;
+    const handle = await open(temporary, 'wx', 0o640);
+    try {
+      await handle.writeFile(body);
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
     // Same content, same name: a second write of identical evidence lands on identical bytes.
     await rename(temporary, path).catch(async (error: unknown) => {
       await rm(temporary, { force: true });
       throw error;
     });
-    return { id, kind, sha256, bytes: body.length };
+    return { id: `${kind}-${sha256}`, kind, sha256, bytes: body.length };
   }
 
   async getJson<T = unknown>(id: string): Promise<{ document: T; sha256: string }> {

@@ -9,7 +9,7 @@ import type { HostSummary, Problem } from '../domain/report/build-report.js';
 /**
  * Hunts in Redis: the immutable request (meta), status and progress counters, one write-once result
  * and findings entry per host, and the reference to the report in the evidence store. Progress is
- * counted by one atomic script per host, which also says when the last host is in.
+ * counted by one atomic script per batch of finished hosts, which also says when the last host is in.
  */
 export interface HuntMeta {
   huntId: string;
@@ -47,8 +47,10 @@ export interface HostProgress {
   complete: boolean;
 }
 
-const recordHostResultScript = new LuaScript('record-host-result.lua');
+const recordHostResultsScript = new LuaScript('record-host-results.lua');
+const finishHuntScript = new LuaScript('finish-hunt.lua');
 const HUNT_ID_DIGITS = 3;
+const openHuntScript = new LuaScript('open-hunt.lua');
 
 export class HuntStore {
   constructor(
@@ -69,6 +71,29 @@ export class HuntStore {
   async claimIdempotencyKey(key: string, huntId: string, ttlSeconds: number): Promise<string | null> {
     const claimed = await this.redis.set(this.keys.huntIdempotency(key), huntId, 'EX', ttlSeconds, 'NX');
     return claimed === 'OK' ? null : await this.redis.get(this.keys.huntIdempotency(key));
+  }
+
+  /**
+   * Opens a hunt in one round trip (one atomic script): the next hunt id, the idempotency claim, the
+   * record, its index entry and its audit entry (whose target and huntId become the new id). A key
+   * claimed before returns the earlier hunt and writes nothing else.
+   */
+  async open(input: { meta: Omit<HuntMeta, 'huntId'>; auditFields: string[]; idempotency?: { key: string; ttlSeconds: number } }): Promise<{ huntId: string; deduplicated: boolean }> {
+    const { meta, idempotency } = input;
+    const day = meta.createdAt.slice(0, 10).replaceAll('-', '');
+    const keys = [this.keys.huntSequence(day), this.keys.huntIndex(), this.keys.audit(), ...(idempotency ? [this.keys.huntIdempotency(idempotency.key)] : [])];
+    const [outcome, huntId] = (await openHuntScript.run(this.redis, keys, [
+      `TH-WMI-${day}-`,
+      HUNT_ID_DIGITS,
+      this.keys.hunt(''),
+      JSON.stringify(meta),
+      meta.hosts.length,
+      Date.parse(meta.createdAt),
+      idempotency?.ttlSeconds ?? 0,
+      ...input.auditFields,
+    ])) as [string, string];
+    if (outcome === 'conflict') throw new CodedError(ErrorCode.Conflict, `hunt ${huntId} already exists`, { huntId });
+    return { huntId, deduplicated: outcome === 'duplicate' };
   }
 
   async create(meta: HuntMeta): Promise<void> {
@@ -93,29 +118,55 @@ export class HuntStore {
   }
 
   async recordHostResult(huntId: string, result: HostResult, findings: Finding[]): Promise<HostProgress> {
-    const riskCounts = new Map<RiskLevel, number>();
-    for (const finding of findings) {
-      if (!finding.benign) riskCounts.set(finding.riskLevel, (riskCounts.get(finding.riskLevel) ?? 0) + 1);
-    }
-    const reply = (await recordHostResultScript.run(
-      this.redis,
-      [this.keys.hunt(huntId), this.keys.huntHosts(huntId), this.keys.huntFindings(huntId), this.keys.huntErrors(huntId)],
-      [
+    const { recorded, ...progress } = await this.recordHostResults(huntId, [{ result, findings }]);
+    return { recorded: recorded[0] === true, ...progress };
+  }
+
+  /**
+   * Records several hosts' outcomes in one atomic script (a batch job's finished hosts): each host
+   * once, whichever attempt or job gets there first, with the audit entry of its evidence (stream
+   * fields from AuditLog.entryFields). `recorded[i]` says whether entry i was new.
+   */
+  async recordHostResults(
+    huntId: string,
+    entries: Array<{ result: HostResult; findings: Finding[]; auditFields?: string[] }>,
+  ): Promise<Omit<HostProgress, 'recorded'> & { recorded: boolean[] }> {
+    const args: Array<string | number> = [];
+    for (const { result, findings, auditFields = [] } of entries) {
+      const riskCounts = new Map<RiskLevel, number>();
+      for (const finding of findings) {
+        if (!finding.benign) riskCounts.set(finding.riskLevel, (riskCounts.get(finding.riskLevel) ?? 0) + 1);
+      }
+      args.push(
         result.host,
         JSON.stringify(result),
         result.outcome,
         findings.length > 0 ? JSON.stringify(findings) : '',
         result.error ? JSON.stringify({ host: result.host, ...result.error }) : '',
-        ...[...riskCounts].flat(),
-      ],
+        [...riskCounts].map(([level, count]) => `${level}=${count}`).join(','),
+        auditFields.length,
+        ...auditFields,
+      );
+    }
+    const reply = (await recordHostResultsScript.run(
+      this.redis,
+      [this.keys.hunt(huntId), this.keys.huntHosts(huntId), this.keys.huntFindings(huntId), this.keys.huntErrors(huntId), this.keys.audit()],
+      args,
     ).catch((error: unknown) => {
       if (error instanceof Error && error.message.includes('E_NOT_FOUND')) {
         throw new CodedError(ErrorCode.NotFound, `hunt ${huntId} not found`, { huntId });
       }
       throw error;
-    })) as [number, number, number, number];
-    const [recorded, done, failed, total] = reply;
-    return { recorded: recorded === 1, done, failed, total, complete: done + failed >= total };
+    })) as number[];
+    const [done = 0, failed = 0, total = 0, ...recorded] = reply;
+    return { recorded: recorded.map((flag) => flag === 1), done, failed, total, complete: done + failed >= total };
+  }
+
+  /** Which of these hosts already have their result recorded (a retried batch skips them). */
+  async recordedHosts(huntId: string, hosts: string[]): Promise<Set<string>> {
+    if (hosts.length === 0) return new Set();
+    const results = await this.redis.hmget(this.keys.huntHosts(huntId), ...hosts);
+    return new Set(hosts.filter((_, index) => results[index] !== null));
   }
 
   async getHostResults(huntId: string): Promise<HostResult[]> {
@@ -138,9 +189,7 @@ export class HuntStore {
 
   /** Moves a hunt to its final status once; returns false when it was already final. */
   async finish(huntId: string, status: Extract<HuntStatus, 'completed' | 'partial' | 'failed'>, finishedAt: string): Promise<boolean> {
-    return (await this.redis.hsetnx(this.keys.hunt(huntId), 'finishedAt', finishedAt)) === 1
-      ? (await this.redis.hset(this.keys.hunt(huntId), 'status', status), true)
-      : false;
+    return (await finishHuntScript.run(this.redis, [this.keys.hunt(huntId)], [status, finishedAt])) === 1;
   }
 
   /** The report of a hunt is written once; a second finalize keeps the first. */

@@ -32,6 +32,7 @@ export interface HarnessOptions {
   playbooksDir?: string;
   sweepHosts?: string[];
   concurrency?: Partial<JobHandlerDeps['concurrency']>;
+  hostsAtOncePerJob?: number;
   now?: () => Date;
   analysis?: (real: DomainAnalysis) => HuntAnalysis;
 }
@@ -71,11 +72,12 @@ export async function engineHarness(options: HarnessOptions = {}): Promise<Engin
       executor: fleet,
       analysis,
       notifications: options.notifications ?? null,
-      timeoutsMs: { hunt: 5_000, trace: 5_000, remove: 5_000, restore: 5_000, ...options.timeoutsMs },
-      concurrency: { hunt: 4, trace: 2, remove: 2, restore: 1, notify: 2, ...options.concurrency },
+      timeoutsMs: { hunt: 5_000, remove: 5_000, restore: 5_000, ...options.timeoutsMs },
+      concurrency: { hunt: 4, remove: 2, restore: 1, notify: 2, ...options.concurrency },
       shutdownSignal,
       sweepHosts: options.sweepHosts ?? [],
       hostBusyDelayMs: 50,
+      ...(options.hostsAtOncePerJob ? { hostsAtOncePerJob: options.hostsAtOncePerJob } : {}),
     });
   handlers = makeHandlers(new AbortController().signal);
   return {

@@ -92,6 +92,27 @@ describe.skipIf(!redisAvailable)('HuntStore', () => {
     expect(await store.hunts.getFindings('TH-WMI-20261129-001')).toHaveLength(2);
   });
 
+  it('records a batch of hosts in one write, each once, whichever batch or retry recorded it first', async () => {
+    await store.hunts.create(meta('TH-WMI-20261129-003', ['a', 'b', 'c']));
+    const first = await store.hunts.recordHostResults('TH-WMI-20261129-003', [
+      { result: result('a', 'done'), findings: [finding('a', 'High'), finding('a', 'Critical'), finding('a', 'High')] },
+      { result: result('b', 'failed'), findings: [] },
+    ]);
+    expect(first).toEqual({ recorded: [true, true], done: 1, failed: 1, total: 3, complete: false });
+    const again = await store.hunts.recordHostResults('TH-WMI-20261129-003', [
+      { result: result('b', 'done'), findings: [finding('b', 'High')] },
+      { result: result('c', 'done'), findings: [] },
+    ]);
+    expect(again).toEqual({ recorded: [false, true], done: 2, failed: 1, total: 3, complete: true });
+    expect(await store.hunts.recordHostResults('TH-WMI-20261129-003', [])).toEqual({ recorded: [], done: 2, failed: 1, total: 3, complete: true });
+    expect([...(await store.hunts.recordedHosts('TH-WMI-20261129-003', ['a', 'c', 'z']))].sort()).toEqual(['a', 'c']);
+
+    const summary = await store.hunts.getSummary('TH-WMI-20261129-003');
+    expect(summary?.findingsByRisk).toEqual({ Low: 0, Medium: 0, High: 2, Critical: 1 });
+    expect(summary?.errors).toEqual([{ host: 'b', code: 'E_ACCESS_DENIED', message: 'denied' }]);
+    expect((await store.hunts.getHostResults('TH-WMI-20261129-003')).find((entry) => entry.host === 'b')?.outcome).toBe('failed');
+  });
+
   it('refuses to record a host of a hunt that does not exist', async () => {
     await expect(store.hunts.recordHostResult('TH-WMI-20261129-404', result('a', 'done'), [])).rejects.toMatchObject({
       code: ErrorCode.NotFound,

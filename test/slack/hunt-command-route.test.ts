@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSlackApp } from '../../src/slack/slack-app.js';
+import { REDIS_URL, requireService, tcpReachable } from '../support/services.js';
+import { startFakeSlack } from '../support/fake-slack.js';
+import { TEST_SIGNING_SECRET, buildSignedRequest, postSigned, slashCommandBody } from '../support/slack-signing.js';
+import { EngineDouble } from './engine-double.js';
+import { FAKE_BOT_TOKEN, type SlackHarness, startSlackHarness } from './harness.js';
+
+const redisAvailable = requireService('redis', await tcpReachable(REDIS_URL), `no Redis at ${REDIS_URL}`);
+
+function ackText(json: unknown): string {
+  return String((json as { text?: unknown } | null)?.text ?? '');
+}
+
+describe.skipIf(!redisAvailable)('/wmi hunt on the thin HTTP path in front of Bolt', () => {
+  let engine: EngineDouble;
+  let harness: SlackHarness;
+
+  beforeAll(async () => {
+    engine = new EngineDouble();
+    harness = await startSlackHarness(engine);
+  });
+  afterAll(async () => {
+    await harness?.close();
+  });
+  afterEach(async () => {
+    await harness.fake.settle();
+    engine.calls.length = 0;
+  });
+
+  it('acknowledges each of a burst of concurrent hunts with its own hunt, starting each once', async () => {
+    const hosts = Array.from({ length: 30 }, (_, index) => `burst${index}.corp.example`);
+    const responses = await Promise.all(hosts.map((host) => harness.command(`hunt ${host}`)));
+    expect(engine.callsOf('startHunt')).toHaveLength(30);
+    const huntIds = new Set<string>();
+    for (const [index, response] of responses.entries()) {
+      expect(response.status).toBe(200);
+      const huntId = /hunt \*(TH-WMI-\d{8}-\d+)\* queued for `([^`]+)`/.exec(ackText(response.json));
+      expect(huntId?.[2]).toBe(hosts[index]);
+      expect(engine.hunts.get(huntId![1]!)?.hosts).toEqual([hosts[index]]);
+      huntIds.add(huntId![1]!);
+    }
+    expect(huntIds.size).toBe(30);
+  });
+
+  it('remembers the hunt as the channel’s last, so status without an id finds it', async () => {
+    const response = await harness.command('hunt last01.corp.example', { channelId: 'CLAST0001' });
+    const huntId = /\*(TH-WMI-\d{8}-\d+)\*/.exec(ackText(response.json))![1]!;
+    await harness.command('status', { channelId: 'CLAST0001' });
+    const reply = await harness.fake.waitFor(() => harness.fake.callsOf('response_url')[0], 5_000, 'status reply');
+    expect(JSON.stringify(reply.body)).toContain(huntId);
+  });
+
+  it('hands commands that are not hunts to Bolt with the body it already read', async () => {
+    const response = await harness.command('help');
+    expect(response.status).toBe(200);
+    expect(ackText(response.json)).toContain('/wmi hunt');
+    expect(engine.callsOf('startHunt')).toHaveLength(0);
+  });
+
+  it('refuses a body over the size limit with 413 and starts nothing', async () => {
+    const huge = slashCommandBody({ text: `hunt host01 ${'x'.repeat(5 * 1024 * 1024)}` });
+    const response = await postSigned(harness.url, buildSignedRequest(huge));
+    expect(response.status).toBe(413);
+    expect(engine.callsOf('startHunt')).toHaveLength(0);
+  });
+});
+
+describe.skipIf(!redisAvailable)('/wmi hunt when Redis cannot be reached', () => {
+  it('says so in the acknowledgement and starts nothing', async () => {
+    const fake = await startFakeSlack();
+    const unreachable = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    unreachable.on('error', () => undefined);
+    const engine = new EngineDouble();
+    const slack = await createSlackApp({
+      engine,
+      mode: 'http',
+      redis: unreachable,
+      config: { botToken: FAKE_BOT_TOKEN, signingSecret: TEST_SIGNING_SECRET, apiUrl: fake.apiUrl, keyPrefix: `test-slack-${randomUUID()}` },
+    });
+    const server: Server = await new Promise((resolve) => {
+      const listening = slack.expressApp!.listen(0, '127.0.0.1', () => resolve(listening));
+    });
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+      const response = await postSigned(url, buildSignedRequest(slashCommandBody({ text: 'hunt host01' })));
+      expect(response.status).toBe(200);
+      expect(ackText(response.json)).toContain('cannot reach its store');
+      expect(ackText(response.json)).toContain('nothing was done');
+      expect(engine.callsOf('startHunt')).toHaveLength(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await slack.stop();
+      await fake.stop();
+      unreachable.disconnect();
+    }
+  });
+});

@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { EvidenceStore } from '../../src/store/evidence-store.js';
+
+describe('evidence written off the event loop', () => {
+  const roots: string[] = [];
+  const root = () => {
+    const made = mkdtempSync(join(tmpdir(), 'wmi-evidence-writer-'));
+    roots.push(made);
+    return made;
+  };
+  afterEach(() => {
+    for (const made of roots.splice(0)) rmSync(made, { recursive: true, force: true });
+  });
+
+  it('names each file by the SHA-256 of its bytes, leaves no temporary file, and reads back the same document', async () => {
+    const dir = root();
+    const evidence = new EvidenceStore(dir);
+    const documents = Array.from({ length: 200 }, (_, index) => ({ host: `ws${index}`, subscriptions: [{ name: `Filter${index % 7}`, query: 'SELECT * FROM __TimerEvent' }], note: 'ünïcødé' }));
+    const stored = await Promise.all(documents.map((document) => evidence.putJson('collection', document)));
+    for (const [index, item] of stored.entries()) {
+      const bytes = readFileSync(join(dir, 'collection', `${item.sha256}.json`));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(item.sha256);
+      expect(item).toEqual({ id: `collection-${item.sha256}`, kind: 'collection', sha256: item.sha256, bytes: bytes.length });
+      expect((await evidence.getJson(item.id)).document).toEqual(documents[index]);
+    }
+    expect(readdirSync(join(dir, 'collection')).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(await evidence.putJson('collection', documents[0])).toEqual(stored[0]);
+  });
+
+  it('fails the write with the file system error when the evidence directory cannot be made', async () => {
+    const dir = root();
+    const blocked = join(dir, 'not-a-directory');
+    writeFileSync(blocked, 'a file where the evidence root should be');
+    const evidence = new EvidenceStore(blocked);
+    await expect(evidence.putJson('report', { findings: [] })).rejects.toMatchObject({ code: 'ENOTDIR' });
+    await expect(evidence.putJson('report', { findings: [1] })).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+});
