@@ -111,7 +111,6 @@ export const EnvSchema = z.object({
   JOB_BACKOFF_MS: int(5_000, 10, 3_600_000),
   JOB_BACKOFF_JITTER: z.coerce.number().min(0).max(1).default(0.5),
   HUNT_TIMEOUT_SECONDS: int(600, 1, 86_400),
-  TRACE_TIMEOUT_SECONDS: int(120, 1, 86_400),
   REMOVE_TIMEOUT_SECONDS: int(600, 1, 86_400),
   RESTORE_TIMEOUT_SECONDS: int(600, 1, 86_400),
   SHUTDOWN_GRACE_SECONDS: int(30, 0, 3_600),
@@ -172,7 +171,7 @@ export interface Config {
     attempts: number;
     backoffMs: number;
     backoffJitter: number;
-    timeoutsMs: { hunt: number; trace: number; remove: number; restore: number };
+    timeoutsMs: { hunt: number; remove: number; restore: number };
     shutdownGraceMs: number;
     metricsPort: number;
     /** How long a dead worker keeps its jobs: after that another worker takes them over. */
@@ -368,7 +367,6 @@ function toConfig(env: Env, transport: TransportConfig): Omit<Config, 'hostGroup
       backoffJitter: env.JOB_BACKOFF_JITTER,
       timeoutsMs: {
         hunt: env.HUNT_TIMEOUT_SECONDS * 1000,
-        trace: env.TRACE_TIMEOUT_SECONDS * 1000,
         remove: env.REMOVE_TIMEOUT_SECONDS * 1000,
         restore: env.RESTORE_TIMEOUT_SECONDS * 1000,
       },
