@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isUsedEvent } from '../../src/domain/origin/relevant-events.js';
+import { isUsedEvent, WMI_CREATION_PATTERN } from '../../src/domain/origin/relevant-events.js';
 import { readEventsOf } from '../support/read-events.js';
 
 /**
@@ -95,6 +95,22 @@ describe('the JSON-lines byte prefilter', () => {
     const { fast, selected } = await fastAndFull(`${lines.join('\r\n')}\r\n`);
     expect(selected).toHaveLength(5);
     expect(fast.events).toEqual(selected);
+  });
+
+  it('keeps every script record the WMI-creation pattern matches, whatever the letter case of its words', async () => {
+    // Each alternative of the pattern, written out; the anchors the byte scan looks for are parts of these.
+    const creations = ['Set-WmiInstance', 'New-CimInstance', 'Set-CimInstance', 'Register-WmiEvent', 'Register-CimIndicationEvent', '[wmiclass]', '$x.Put()', 'CreateInstance', 'SpawnInstance_', '__EventFilter', 'CommandLineEventConsumer', '__FilterToConsumerBinding', 'mofcomp', '#pragma  autorecover', 'wmic'];
+    expect(creations.every((text) => WMI_CREATION_PATTERN.test(text))).toBe(true);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }), async (upper) => {
+        const flip = (text: string) => [...text].map((char, index) => (upper[index % upper.length] ? char.toUpperCase() : char.toLowerCase())).join('');
+        const lines = creations.flatMap((text) => [scriptEvent(`Get-Item x; ${flip(text)} -Arg 1`), scriptEvent(`${flip(text)}`, 800)]);
+        const { fast, selected } = await fastAndFull(`${[...lines, scriptEvent('Get-WmiObject Win32_Process | Register-Object'), processAccess].join('\n')}\n`);
+        expect(selected).toHaveLength(creations.length * 2);
+        expect(fast.events).toEqual(selected);
+      }),
+      { numRuns: 20 },
+    );
   });
 
   it('finds ids and words split across the 1 MiB read blocks and past long lines', async () => {
