@@ -367,13 +367,22 @@ export class JobHandlers {
     }
     let reported = findings;
     if (onlyNew) {
-      reported = [];
-      for (const result of results.filter((entry) => entry.outcome === 'done')) {
-        const hostFindings = findings.filter((finding) => finding.host.toLowerCase() === result.host.toLowerCase());
-        const previous = await store.hunts.swapBaseline(meta.playbook, result.host, hostFindings.map((finding) => finding.contentHash));
-        const seen = new Set(previous ?? []);
-        reported.push(...hostFindings.filter((finding) => !seen.has(finding.contentHash)));
+      const byHost = new Map<string, Finding[]>();
+      for (const finding of findings) {
+        const key = finding.host.toLowerCase();
+        const hostFindings = byHost.get(key);
+        if (hostFindings) hostFindings.push(finding);
+        else byHost.set(key, [finding]);
       }
+      const done = results.filter((entry) => entry.outcome === 'done').map((result) => ({ host: result.host, findings: byHost.get(result.host.toLowerCase()) ?? [] }));
+      const previous = await store.hunts.swapBaselines(
+        meta.playbook,
+        done.map(({ host, findings: hostFindings }) => ({ host, hashes: hostFindings.map((finding) => finding.contentHash) })),
+      );
+      reported = done.flatMap(({ findings: hostFindings }, index) => {
+        const seen = new Set(previous[index] ?? []);
+        return hostFindings.filter((finding) => !seen.has(finding.contentHash));
+      });
     }
     const report = this.deps.analysis.buildReport({
       huntId: meta.huntId,

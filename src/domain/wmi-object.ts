@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Hex, type CanonicalValue } from './canonical-json.js';
+import { canonicalJson, sha256HexOfText, type CanonicalValue } from './canonical-json.js';
 import type { Collection, WmiValue } from './collection.js';
 import { CodedError, ErrorCode } from '../errors.js';
 import type { EventRef } from './event-record.js';
@@ -42,12 +42,16 @@ function isDefiningProperty(name: string): boolean {
  * The PowerShell scripts compute exactly this (test/vectors/content-hash.json holds shared vectors).
  */
 export function contentHashOf(namespace: string, className: string, properties: Record<string, WmiValue>): string {
+  return contentHashInNamespace(normalizeNamespace(namespace), className, properties);
+}
+
+function contentHashInNamespace(normalizedNamespace: string, className: string, properties: Record<string, WmiValue>): string {
   const defining: Record<string, CanonicalValue> = {};
   for (const [name, value] of Object.entries(properties)) {
     if (isDefiningProperty(name)) defining[name] = value;
   }
-  return sha256Hex(
-    canonicalJson({ class: className.toLowerCase(), namespace: normalizeNamespace(namespace), properties: defining }),
+  return sha256HexOfText(
+    canonicalJson({ class: className.toLowerCase(), namespace: normalizedNamespace, properties: defining }),
   );
 }
 
@@ -93,7 +97,8 @@ export function objectsFromCollection(collection: Collection): WmiObject[] {
   const objects: WmiObject[] = [];
   for (const [kind, items] of groups) {
     items.forEach((item, index) => {
-      const recomputed = contentHashOf(item.namespace, item.className, item.properties);
+      const namespace = normalizeNamespace(item.namespace);
+      const recomputed = contentHashInNamespace(namespace, item.className, item.properties);
       if (recomputed !== item.contentHash) {
         throw new CodedError(
           ErrorCode.SchemaViolation,
@@ -104,7 +109,7 @@ export function objectsFromCollection(collection: Collection): WmiObject[] {
       objects.push({
         kind,
         host,
-        namespace: normalizeNamespace(item.namespace),
+        namespace,
         className: item.className,
         properties: item.properties,
         creatorSid: item.creatorSid,

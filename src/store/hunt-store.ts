@@ -50,6 +50,7 @@ export interface HostProgress {
 const recordHostResultsScript = new LuaScript('record-host-results.lua');
 const finishHuntScript = new LuaScript('finish-hunt.lua');
 const HUNT_ID_DIGITS = 3;
+const BASELINES_PER_PIPELINE = 1000;
 const openHuntScript = new LuaScript('open-hunt.lua');
 
 export class HuntStore {
@@ -236,8 +237,24 @@ export class HuntStore {
    * first run of a host returns null (everything is new, but there is nothing to compare with).
    */
   async swapBaseline(playbook: string, host: string, hashes: string[]): Promise<string[] | null> {
-    const previous = await this.redis.set(this.keys.baseline(playbook, host), JSON.stringify([...new Set(hashes)].sort()), 'GET');
-    return previous === null ? null : (JSON.parse(previous) as string[]);
+    const [previous = null] = await this.swapBaselines(playbook, [{ host, hashes }]);
+    return previous;
+  }
+
+  /** swapBaseline for many hosts, pipelined (a fleet sweep's finalize swaps every host's at once). */
+  async swapBaselines(playbook: string, hosts: Array<{ host: string; hashes: string[] }>): Promise<Array<string[] | null>> {
+    const previous: Array<string[] | null> = [];
+    for (let start = 0; start < hosts.length; start += BASELINES_PER_PIPELINE) {
+      const pipeline = this.redis.pipeline();
+      for (const { host, hashes } of hosts.slice(start, start + BASELINES_PER_PIPELINE)) {
+        pipeline.set(this.keys.baseline(playbook, host), JSON.stringify([...new Set(hashes)].sort()), 'GET');
+      }
+      for (const [error, value] of (await pipeline.exec()) ?? []) {
+        if (error) throw error;
+        previous.push(value === null ? null : (JSON.parse(value as string) as string[]));
+      }
+    }
+    return previous;
   }
 
 }

@@ -136,6 +136,15 @@ describe.skipIf(!redisAvailable)('HuntStore', () => {
     expect(await store.hunts.swapBaseline('sweep', 'host02', ['h3'])).toBeNull();
   });
 
+  it('swaps a whole fleet of baselines at once, each host answered with its own previous baseline in order', async () => {
+    const hosts = Array.from({ length: 2500 }, (_, index) => `fleet${index}`);
+    const first = await store.hunts.swapBaselines('sweep', hosts.map((host, index) => ({ host, hashes: index % 3 === 0 ? [] : [`h${index}`, 'shared'] })));
+    expect(first).toEqual(hosts.map(() => null));
+    const second = await store.hunts.swapBaselines('sweep', hosts.map((host) => ({ host, hashes: ['next'] })));
+    expect(second).toEqual(hosts.map((_, index) => (index % 3 === 0 ? [] : [`h${index}`, 'shared'].sort())));
+    expect(await store.hunts.swapBaseline('sweep', 'fleet7', [])).toEqual(['next']);
+  });
+
   it('returns the hunt an idempotency key already started', async () => {
     expect(await store.hunts.claimIdempotencyKey('slack:trigger-1', 'TH-WMI-20261129-003', 60)).toBeNull();
     expect(await store.hunts.claimIdempotencyKey('slack:trigger-1', 'TH-WMI-20261129-004', 60)).toBe('TH-WMI-20261129-003');

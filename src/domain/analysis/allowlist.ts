@@ -125,7 +125,7 @@ export function judgeAgainstAllowlist(
         (objects.binding === null || (objects.filter !== null && objects.consumer !== null)) &&
         (objects.filter === null || filterDifference(entry, objects.filter) === null) &&
         (objects.consumer === null || consumerDifference(entry, objects.consumer) === null) &&
-        (objects.binding === null || objects.binding.namespace === normalizeNamespace(entry.namespace)),
+        (objects.binding === null || objects.binding.namespace === normalizedEntry(entry).namespace),
     ) ?? null;
   if (match) return { match, reasons: [] };
   const reasons: Reason[] = [];
@@ -183,16 +183,39 @@ function entryConsumerName(entry: AllowlistEntry): string | null {
   return entry.status === 'verified' ? entry.consumer.name : entry.consumerName;
 }
 
+/** An entry's namespaces and query in the form objects are compared in, worked out once per entry. */
+interface NormalizedEntry {
+  namespace: string;
+  query: string;
+  eventNamespace: string | null;
+}
+
+const normalizedEntries = new WeakMap<VerifiedEntry, NormalizedEntry>();
+
+function normalizedEntry(entry: VerifiedEntry): NormalizedEntry {
+  let normalized = normalizedEntries.get(entry);
+  if (!normalized) {
+    normalized = {
+      namespace: normalizeNamespace(entry.namespace),
+      query: normalizeQuery(entry.filter.query),
+      eventNamespace: entry.filter.eventNamespace === null ? null : normalizeNamespace(entry.filter.eventNamespace),
+    };
+    normalizedEntries.set(entry, normalized);
+  }
+  return normalized;
+}
+
 /** The first way the filter differs from the entry's, or null when it matches exactly. */
 function filterDifference(entry: VerifiedEntry, filter: WmiObject): string | null {
+  const normalized = normalizedEntry(entry);
   if (filter.className.toLowerCase() !== '__eventfilter') return `class ${filter.className}`;
-  if (filter.namespace !== normalizeNamespace(entry.namespace)) return `namespace ${filter.namespace}, not ${normalizeNamespace(entry.namespace)}`;
+  if (filter.namespace !== normalized.namespace) return `namespace ${filter.namespace}, not ${normalized.namespace}`;
   if (!sameName(stringProperty(filter, 'Name') ?? '', entry.filter.name)) return 'name';
   const query = stringProperty(filter, 'Query');
-  if (query === null || normalizeQuery(query) !== normalizeQuery(entry.filter.query)) return `query "${query ?? ''}"`;
-  if (entry.filter.eventNamespace !== null) {
+  if (query === null || normalizeQuery(query) !== normalized.query) return `query "${query ?? ''}"`;
+  if (normalized.eventNamespace !== null) {
     const listened = stringProperty(filter, 'EventNamespace');
-    if (listened === null || normalizeNamespace(listened) !== normalizeNamespace(entry.filter.eventNamespace)) {
+    if (listened === null || normalizeNamespace(listened) !== normalized.eventNamespace) {
       return `event namespace ${listened ?? '(none)'}`;
     }
   }
@@ -204,7 +227,8 @@ function consumerDifference(entry: VerifiedEntry, consumer: WmiObject): string |
   if (consumer.className.toLowerCase() !== entry.consumer.className.toLowerCase()) {
     return `class ${consumer.className} instead of ${entry.consumer.className}`;
   }
-  if (consumer.namespace !== normalizeNamespace(entry.namespace)) return `namespace ${consumer.namespace}, not ${normalizeNamespace(entry.namespace)}`;
+  const { namespace } = normalizedEntry(entry);
+  if (consumer.namespace !== namespace) return `namespace ${consumer.namespace}, not ${namespace}`;
   if (!sameName(stringProperty(consumer, 'Name') ?? '', entry.consumer.name)) return 'name';
   const expected = entry.consumer.properties;
   const names = new Set([...payloadPropertyNames(consumer), ...Object.keys(expected)]);

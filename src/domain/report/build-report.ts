@@ -1,5 +1,5 @@
 import type { Collection } from '../collection.js';
-import { compareFindings } from '../analysis/analyze.js';
+import { sortFindings } from '../analysis/analyze.js';
 import type { Finding, Report } from '../finding.js';
 import { parseHuntId } from './hunt-id.js';
 
@@ -29,7 +29,7 @@ export function buildReport(input: BuildReportInput): Report {
     huntId: input.huntId,
     generatedAt: input.generatedAt,
     hosts: input.hosts,
-    findings: [...input.findings].sort(compareFindings),
+    findings: sortFindings(input.findings),
     problems,
     partial: problems.length > 0 || input.hosts.some((host) => host.errors.length > 0),
   };
