@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { PowerShell } from 'node-powershell';
 import { CodedError, ErrorCode } from '../errors.js';
@@ -156,6 +157,32 @@ export class PwshSession {
     }
     this.child.kill('SIGKILL');
     await exited;
+    if (this.enginePid !== null && this.enginePid !== this.pid) await untilGone(this.enginePid, ENGINE_EXIT_WAIT_MS);
+  }
+}
+
+/** How long dispose waits for a killed engine to be gone; a loaded machine takes a while to tear down a .NET process. */
+const ENGINE_EXIT_WAIT_MS = 5_000;
+
+/** Resolves once `pid` no longer runs (gone, or a zombie waiting to be reaped), or after `limitMs`. */
+async function untilGone(pid: number, limitMs: number): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (isRunning(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // Elsewhere a signal-0 answer is all there is; on Linux a zombie also answers it.
+  if (process.platform !== 'linux') return true;
+  try {
+    const state = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').charAt(0);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
   }
 }
 
