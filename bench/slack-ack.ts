@@ -1,6 +1,7 @@
 /**
  * Slack acknowledgement: bursts of 100 concurrent signed `/wmi hunt <host>` slash commands over
- * loopback to the real Bolt HTTP receiver (src/slack createSlackApp, mode http), whose engine is the
+ * loopback to the real Slack HTTP receiver (src/slack createSlackApp, mode http), served as the
+ * service serves it (its `listenerAhead` in front of the receiver's express app), whose engine is the
  * real HuntEngine on a throw-away redis-server (AOF everysec, noeviction); its Web API calls go to
  * the fake Slack (test/support/fake-slack.ts). The receiver runs in its own process, so the load
  * generator's work does not sit on the receiver's event loop.
@@ -324,9 +325,10 @@ async function serve(redisUrl: string, prefix: string, evidenceDir: string): Pro
     redis,
     config: { botToken: 'xoxb-bench-not-a-real-token', signingSecret: TEST_SIGNING_SECRET, apiUrl: fake.apiUrl, keyPrefix: `${prefix}:slack` },
   });
-  const server = await new Promise<import('node:http').Server>((resolve) => {
-    const listening = slack.expressApp!.listen(0, '127.0.0.1', () => resolve(listening));
-  });
+  // Served as the service serves it (src/app/service.ts): the hunt commands ahead of express, the rest through it.
+  const { createServer } = await import('node:http');
+  const server = createServer(slack.listenerAhead!(slack.expressApp!));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const address = server.address() as import('node:net').AddressInfo;
   process.stdout.write(`http://127.0.0.1:${address.port}/slack/events\n`);
   await untilStdinCloses();

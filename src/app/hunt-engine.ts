@@ -7,6 +7,7 @@ import { CodedError, ErrorCode } from '../errors.js';
 import { evaluateDecision, effectiveStatus } from '../approvals/approval-rules.js';
 import { atOrAbove, resolveParams, resolveValue, stepsOfPhase, type PlaybookRegistry } from '../playbooks/playbook-registry.js';
 import { durationMs, type Step } from '../playbooks/playbook-schema.js';
+import { BulkAdder } from '../queue/bulk-adder.js';
 import { fanOutPlan, hostBatches } from '../queue/fan-out.js';
 import { jobIds, type HostBatchJobData, type HostJobData, type NotifyJobData } from '../queue/queue-names.js';
 import type { Queues } from '../queue/queues.js';
@@ -53,8 +54,13 @@ export class HuntEngine implements Engine {
   private readonly now: () => Date;
   private jobSlots: { value: number | null; readAt: number } = { value: null, readAt: Number.NEGATIVE_INFINITY };
 
+  private readonly hostJobs: BulkAdder;
+  private readonly notifyJobs: BulkAdder;
+
   constructor(private readonly deps: EngineDeps) {
     this.now = deps.now ?? (() => new Date());
+    this.hostJobs = new BulkAdder(deps.queues.hunt);
+    this.notifyJobs = new BulkAdder(deps.queues.notify);
   }
 
   async startHunt(request: HuntRequest): Promise<{ huntId: string; deduplicated: boolean }> {
@@ -121,8 +127,14 @@ export class HuntEngine implements Engine {
       if (opened.deduplicated) return opened;
       huntId = opened.huntId;
     }
-    await this.enqueueHosts(hosts, { huntId, playbook: loaded.playbook.name, params, lookbackHours, maxEvents });
-    await this.notify({ kind: 'hunt-updated', huntId }, jobIds.notify(huntId, 'started'));
+    // The host jobs and the "hunt started" message's notify job go out together, each in the bulk of
+    // the hunts started in the same turn; the hunt counts as queued only once both are in Redis.
+    await Promise.all([
+      this.enqueueHosts(hosts, { huntId, playbook: loaded.playbook.name, params, lookbackHours, maxEvents }),
+      this.deps.settings.notifications
+        ? this.notifyJobs.add([{ name: 'hunt-updated', data: { kind: 'hunt-updated', huntId } satisfies NotifyJobData, opts: { jobId: jobIds.notify(huntId, 'started') } }])
+        : undefined,
+    ]);
     return { huntId, deduplicated: false };
   }
 
@@ -136,11 +148,11 @@ export class HuntEngine implements Engine {
 
   /**
    * The hosts go out in batches cut to fill every job slot of the hunt queue (fan-out.ts), all in
-   * one round trip; a host alone in its batch gets a `host` job.
+   * one round trip shared with the hunts started in the same turn; a host alone in its batch gets a `host` job.
    */
   private async enqueueHosts(hosts: string[], common: Omit<HostJobData, 'host'>): Promise<void> {
     const batches = hostBatches(hosts, this.hostJobsAtOnce());
-    await this.deps.queues.hunt.addBulk(
+    await this.hostJobs.add(
       batches.map((batch, index) =>
         batch.length === 1
           ? { name: 'host', data: { ...common, host: batch[0]! } satisfies HostJobData, opts: { jobId: jobIds.host(common.huntId, batch[0]!) } satisfies JobsOptions }

@@ -226,8 +226,11 @@ async function startHttp(config: Config, roles: ServiceRoles, parts: Parts & { r
         log: (error, message) => logger.error({ err: error }, message),
       })
     : null;
-  const server: Server = app
-    ? createServer(app)
+  // Slack's `/wmi hunt` commands are taken ahead of express; everything else goes through it.
+  const listener =
+    app && slack?.listenerAhead ? slack.listenerAhead(app, (status) => parts.metrics.httpRequests.inc({ route: '/slack/events', status: String(status) })) : app;
+  const server: Server = listener
+    ? createServer(listener)
     : createServer((request, response) => {
         if (request.url === '/metrics') {
           void parts.metrics.registry.metrics().then((text) => response.writeHead(200, { 'content-type': parts.metrics.registry.contentType }).end(text));

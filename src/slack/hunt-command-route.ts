@@ -1,5 +1,5 @@
 import { HTTPModuleFunctions } from '@slack/bolt';
-import type { NextFunction, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Actor } from '../app/engine.js';
 import { CodedError, ErrorCode } from '../errors.js';
 import type { SlackMessage } from './block-kit.js';
@@ -33,11 +33,17 @@ export interface HuntCommandRouteOptions {
 
 export type ResponseUrlFetch = (url: string, init: { method: 'POST'; headers: Record<string, string>; body: string }) => Promise<{ ok: boolean; status: number }>;
 
-type RequestWithRawBody = Request & { rawBody?: Buffer };
+type RequestWithRawBody = IncomingMessage & { rawBody?: Buffer };
 
 const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 
-export function huntCommandRoute(options: HuntCommandRouteOptions): (request: Request, response: Response, next: NextFunction) => void {
+/**
+ * Works on node's own request and response (an express middleware too): `next` hands the request on
+ * with its body already read.
+ */
+export type HuntCommandRoute = (request: IncomingMessage, response: ServerResponse, next: () => void) => void;
+
+export function huntCommandRoute(options: HuntCommandRouteOptions): HuntCommandRoute {
   const hunts = new GroupCommit();
   const signature = new RequestSignature(options.signingSecret);
   return (request, response, next) => {
@@ -53,7 +59,7 @@ export function huntCommandRoute(options: HuntCommandRouteOptions): (request: Re
         const signed = signature.isValid({ body, signature: headerValue(request, 'x-slack-signature'), timestamp: headerValue(request, 'x-slack-request-timestamp') });
         if (!signed) {
           options.onRefused('Request verification failed');
-          response.status(401).end();
+          response.writeHead(401).end();
           return;
         }
         const form = new URLSearchParams(body);
@@ -69,7 +75,7 @@ export function huntCommandRoute(options: HuntCommandRouteOptions): (request: Re
               handleHunt(form, command, response, options, acknowledged)
                 .catch((error: unknown) => {
                   options.onError(error, '/wmi hunt');
-                  if (!response.headersSent) response.status(500).end();
+                  if (!response.headersSent) response.writeHead(500).end();
                 })
                 .finally(acknowledged);
             }),
@@ -78,13 +84,13 @@ export function huntCommandRoute(options: HuntCommandRouteOptions): (request: Re
       (error: unknown) => {
         const tooLarge = (error as { statusCode?: unknown }).statusCode === 413;
         options.onRefused(tooLarge ? 'Request body exceeded the maximum allowed size' : 'Failed to read request body');
-        response.status(tooLarge ? 413 : 400).end();
+        response.writeHead(tooLarge ? 413 : 400).end();
       },
     );
   };
 }
 
-function headerValue(request: Request, name: string): string | undefined {
+function headerValue(request: IncomingMessage, name: string): string | undefined {
   const value = request.headers[name];
   return typeof value === 'string' ? value : undefined;
 }
@@ -101,7 +107,7 @@ function huntCommandIn(text: string): HuntCommand | null {
   }
 }
 
-async function handleHunt(form: URLSearchParams, command: HuntCommand, response: Response, options: HuntCommandRouteOptions, onAcknowledged: () => void): Promise<void> {
+async function handleHunt(form: URLSearchParams, command: HuntCommand, response: ServerResponse, options: HuntCommandRouteOptions, onAcknowledged: () => void): Promise<void> {
   const fields = Object.fromEntries(form);
   const acknowledge = (message: SlackMessage | null) => {
     if (response.headersSent) return;
@@ -157,7 +163,7 @@ function httpAckReply(acknowledge: (message: SlackMessage | null) => void, respo
   };
 }
 
-function readBody(request: Request, limit: number): Promise<Buffer> {
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(request.headers['content-length']);
     if (declared > limit) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSlackApp } from '../../src/slack/slack-app.js';
 import { REDIS_URL, requireService, tcpReachable } from '../support/services.js';
@@ -99,5 +99,87 @@ describe.skipIf(!redisAvailable)('/wmi hunt when Redis cannot be reached', () =>
       await fake.stop();
       unreachable.disconnect();
     }
+  });
+});
+
+describe.skipIf(!redisAvailable)('the Slack listener ahead of express', () => {
+  let engine: EngineDouble;
+  let fake: Awaited<ReturnType<typeof startFakeSlack>>;
+  let redis: Redis;
+  let slack: Awaited<ReturnType<typeof createSlackApp>>;
+  let server: Server;
+  let url: string;
+  const handedOn: string[] = [];
+  const answered: number[] = [];
+
+  beforeAll(async () => {
+    engine = new EngineDouble();
+    fake = await startFakeSlack();
+    redis = new Redis(REDIS_URL);
+    slack = await createSlackApp({
+      engine,
+      mode: 'http',
+      redis,
+      config: { botToken: FAKE_BOT_TOKEN, signingSecret: TEST_SIGNING_SECRET, apiUrl: fake.apiUrl, keyPrefix: `test-slack-${randomUUID()}` },
+    });
+    const express = slack.expressApp!;
+    server = createServer(
+      slack.listenerAhead!(
+        (request, response) => {
+          handedOn.push(`${request.method} ${request.url}`);
+          express(request, response);
+        },
+        (status) => answered.push(status),
+      ),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
+  });
+  afterAll(async () => {
+    server?.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await slack?.stop();
+    await fake?.stop();
+    await redis?.quit();
+  });
+  afterEach(async () => {
+    await fake.settle();
+    engine.calls.length = 0;
+    handedOn.length = 0;
+    answered.length = 0;
+  });
+
+  it('acknowledges a signed hunt itself, without express, and reports the status it answered', async () => {
+    const response = await postSigned(url, buildSignedRequest(slashCommandBody({ text: 'hunt ahead01.corp.example' })));
+    expect(response.status).toBe(200);
+    expect(ackText(response.json)).toMatch(/hunt \*TH-WMI-\d{8}-\d+\* queued for `ahead01\.corp\.example`/);
+    expect(engine.callsOf('startHunt')).toHaveLength(1);
+    expect(handedOn).toEqual([]);
+    expect(answered).toEqual([200]);
+  });
+
+  it('hands a command that is not a hunt to express (and Bolt) with its body, and does not count it twice', async () => {
+    const response = await postSigned(url, buildSignedRequest(slashCommandBody({ text: 'help' })));
+    expect(response.status).toBe(200);
+    expect(ackText(response.json)).toContain('/wmi hunt');
+    expect(handedOn).toEqual(['POST /slack/events']);
+    expect(answered).toEqual([]);
+  });
+
+  it('hands every other path and method to express untouched', async () => {
+    const response = await fetch(url.replace('/slack/events', '/elsewhere'), { method: 'POST', body: 'x' });
+    expect(response.status).toBe(404);
+    expect(handedOn).toEqual(['POST /elsewhere']);
+    expect(engine.callsOf('startHunt')).toHaveLength(0);
+  });
+
+  it('refuses a request stamped in the future, and one with a bad signature, starting nothing', async () => {
+    const future = buildSignedRequest(slashCommandBody({ text: 'hunt future01.corp.example' }), { timestamp: Math.floor(Date.now() / 1000) + 600 });
+    expect((await postSigned(url, future)).status).toBe(401);
+    const forged = buildSignedRequest(slashCommandBody({ text: 'hunt forged01.corp.example' }), { secret: 'not-the-signing-secret-at-all' });
+    expect((await postSigned(url, forged)).status).toBe(401);
+    expect(engine.callsOf('startHunt')).toHaveLength(0);
+    expect(handedOn).toEqual([]);
+    expect(answered).toEqual([401, 401]);
   });
 });
