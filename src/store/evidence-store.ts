@@ -37,7 +37,10 @@ export class EvidenceStore {
 
   async putJson(kind: EvidenceKind, document: unknown): Promise<StoredEvidence> {
     if (!SYNCED_KINDS.has(kind)) {
-      const { sha256, bytes } = await this.writer.write(join(this.root, kind), JSON.stringify(document));
+      const directory = join(this.root, kind);
+      const { sha256, bytes } = isLargePlainObject(document)
+        ? await this.writer.writeParts(directory, jsonParts(document))
+        : await this.writer.write(directory, JSON.stringify(document));
       return { id: `${kind}-${sha256}`, kind, sha256, bytes };
     }
     const body = Buffer.from(JSON.stringify(document), 'utf8');
@@ -95,4 +98,54 @@ export class EvidenceStore {
   private pathOf(kind: EvidenceKind, sha256: string): string {
     return join(this.root, kind, `${sha256}.json`);
   }
+}
+
+/** Documents with an array at least this long go to the writer in parts (a fleet report's findings). */
+const PARTED_ARRAY_LENGTH = 1000;
+/** About how many characters of JSON each part carries: large enough that messages stay few. */
+const PART_CHARS = 1 << 20;
+
+function isLargePlainObject(document: unknown): document is Record<string, unknown> {
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) return false;
+  const prototype = Object.getPrototypeOf(document) as unknown;
+  if ((prototype !== Object.prototype && prototype !== null) || 'toJSON' in document) return false;
+  return Object.values(document).some((value) => Array.isArray(value) && value.length >= PARTED_ARRAY_LENGTH);
+}
+
+/**
+ * The text of JSON.stringify(document), byte for byte, in parts of about PART_CHARS: the top-level
+ * members in order, long arrays among them encoded a slice at a time.
+ */
+function* jsonParts(document: Record<string, unknown>): Generator<string> {
+  let part = '{';
+  let first = true;
+  const take = (text: string): string | null => {
+    part += text;
+    if (part.length < PART_CHARS) return null;
+    const full = part;
+    part = '';
+    return full;
+  };
+  for (const key of Object.keys(document)) {
+    const value = document[key];
+    const member = `${first ? '' : ','}${JSON.stringify(key)}:`;
+    if (!Array.isArray(value) || value.length < PARTED_ARRAY_LENGTH || 'toJSON' in value) {
+      const text = JSON.stringify(value) as string | undefined;
+      if (text === undefined) continue;
+      const full = take(member + text);
+      if (full !== null) yield full;
+    } else {
+      let full = take(`${member}[`);
+      if (full !== null) yield full;
+      for (let start = 0; start < value.length; start += PARTED_ARRAY_LENGTH) {
+        const slice = JSON.stringify(value.slice(start, start + PARTED_ARRAY_LENGTH));
+        full = take(`${start === 0 ? '' : ','}${slice.slice(1, -1)}`);
+        if (full !== null) yield full;
+      }
+      full = take(']');
+      if (full !== null) yield full;
+    }
+    first = false;
+  }
+  yield `${part}}`;
 }

@@ -10,11 +10,13 @@ import { Worker } from 'node:worker_threads';
  * open only while writes are pending, and is replaced if it dies (its pending writes fail).
  * Writes asked for in the same turn of the event loop go over in one message and come back in one:
  * at thousands of hosts a second, a message each way per file cost the loop more than the JSON.
+ * A large document (a fleet hunt's report) can go over in parts as it is encoded (writeParts), so
+ * the thread hashes and writes the first parts while the loop still encodes the rest.
  */
 const THREAD_SOURCE = `
 const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const { mkdirSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } = require('node:fs');
 const { join } = require('node:path');
 const created = new Set();
 function writeOne({ seq, directory, body, tag }) {
@@ -33,11 +35,59 @@ function writeOne({ seq, directory, body, tag }) {
     return { seq, sha256, bytes: bytes.length };
   } catch (error) {
     if (temporary) rmSync(temporary, { force: true });
-    return { seq, error: { message: String((error && error.message) || error), code: error && error.code } };
+    return failed(seq, error);
   }
 }
-parentPort.on('message', (writes) => {
-  parentPort.postMessage(writes.map(writeOne));
+const streams = new Map();
+function failed(seq, error) {
+  return { seq, error: { message: String((error && error.message) || error), code: error && error.code } };
+}
+function closeStream(stream) {
+  if (stream.fd !== null) closeSync(stream.fd);
+  stream.fd = null;
+}
+function streamPart({ seq, directory, body, tag, end, abort }) {
+  let stream = streams.get(seq);
+  if (!stream) {
+    stream = { fd: null, temporary: null, directory, hash: createHash('sha256'), bytes: 0, error: null };
+    streams.set(seq, stream);
+    try {
+      if (!created.has(directory)) {
+        mkdirSync(directory, { recursive: true });
+        created.add(directory);
+      }
+      stream.temporary = join(directory, 'stream.' + tag + '.' + seq + '.tmp');
+      stream.fd = openSync(stream.temporary, 'wx', 0o640);
+    } catch (error) {
+      stream.error = error;
+    }
+  }
+  if (!stream.error && !abort && body.length > 0) {
+    try {
+      const bytes = Buffer.from(body, 'utf8');
+      stream.hash.update(bytes);
+      writeSync(stream.fd, bytes);
+      stream.bytes += bytes.length;
+    } catch (error) {
+      stream.error = error;
+    }
+  }
+  if (!end && !abort) return;
+  streams.delete(seq);
+  try {
+    closeStream(stream);
+    if (stream.error || abort) throw stream.error || new Error('the write was abandoned');
+    const sha256 = stream.hash.digest('hex');
+    renameSync(stream.temporary, join(stream.directory, sha256 + '.json'));
+    parentPort.postMessage([{ seq, sha256, bytes: stream.bytes }]);
+  } catch (error) {
+    if (stream.temporary) rmSync(stream.temporary, { force: true });
+    parentPort.postMessage([failed(seq, error)]);
+  }
+}
+parentPort.on('message', (message) => {
+  if (Array.isArray(message)) parentPort.postMessage(message.map(writeOne));
+  else streamPart(message);
 });
 `;
 
@@ -66,6 +116,27 @@ export class EvidenceWriter {
       if (this.outbox.length === 0) setImmediate(() => this.flush());
       this.outbox.push({ seq, directory, body, tag: this.tag });
     });
+  }
+
+  /**
+   * Writes a document given as consecutive parts of its text, each handed over as soon as it is
+   * made; the file and its hash are those of the parts joined. A part that throws abandons the write
+   * (no file is left) and rejects with that error.
+   */
+  writeParts(directory: string, parts: Iterable<string>): Promise<{ sha256: string; bytes: number }> {
+    const thread = (this.thread ??= this.start());
+    const seq = (this.seq += 1);
+    if (this.pending.size === 0) thread.ref();
+    const written = new Promise<{ sha256: string; bytes: number }>((resolve, reject) => this.pending.set(seq, { resolve, reject }));
+    const message = { seq, directory, tag: this.tag, body: '' };
+    try {
+      for (const body of parts) thread.postMessage({ ...message, body });
+    } catch (error) {
+      thread.postMessage({ ...message, abort: true });
+      return written.catch(() => undefined).then(() => Promise.reject(error));
+    }
+    thread.postMessage({ ...message, end: true });
+    return written;
   }
 
   /** Writes asked for before a thread died were failed with it (abandon), so the outbox is the current thread's. */

@@ -39,4 +39,36 @@ describe('evidence written off the event loop', () => {
     await expect(evidence.putJson('report', { findings: [] })).rejects.toMatchObject({ code: 'ENOTDIR' });
     await expect(evidence.putJson('report', { findings: [1] })).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
+
+  it('writes a large report in parts to exactly the bytes and hash of its JSON text', async () => {
+    const dir = root();
+    const evidence = new EvidenceStore(dir);
+    const findings: unknown[] = Array.from({ length: 4321 }, (_, index) => ({
+      id: `f${index}`,
+      host: `ws${index}`,
+      at: new Date(Date.UTC(2026, 0, 1, 0, 0, index)),
+      note: index % 3 === 0 ? undefined : 'ünïcødé \u2028 "quoted"',
+      detail: 'x'.repeat(300),
+    }));
+    findings[17] = undefined;
+    delete findings[18];
+    const report = { reportVersion: 1, skipped: undefined, hosts: Array.from({ length: 1000 }, (_, index) => ({ host: `ws${index}` })), findings, problems: [], partial: false };
+    const text = JSON.stringify(report);
+    const stored = await evidence.putJson('report', report);
+    const bytes = readFileSync(join(dir, 'report', `${stored.sha256}.json`));
+    expect(bytes.toString('utf8')).toBe(text);
+    expect(stored).toEqual({ id: `report-${createHash('sha256').update(text, 'utf8').digest('hex')}`, kind: 'report', sha256: stored.sha256, bytes: Buffer.byteLength(text) });
+    expect(readdirSync(join(dir, 'report')).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(await evidence.putJson('report', report)).toEqual(stored);
+  });
+
+  it('leaves no file when a large document cannot be encoded part way through', async () => {
+    const dir = root();
+    const evidence = new EvidenceStore(dir);
+    const findings: unknown[] = Array.from({ length: 3000 }, (_, index) => ({ id: `f${index}`, detail: 'x'.repeat(2000) }));
+    findings[2500] = { id: 'f2500', count: 1n };
+    await expect(evidence.putJson('report', { findings })).rejects.toThrow(TypeError);
+    expect(readdirSync(join(dir, 'report'))).toEqual([]);
+    expect(await evidence.putJson('report', { findings: findings.slice(0, 2000) })).toMatchObject({ kind: 'report' });
+  });
 });
