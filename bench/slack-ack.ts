@@ -279,6 +279,11 @@ async function serveFloor(): Promise<void> {
     incoming.resume();
     incoming.on('end', () => outgoing.writeHead(200, { 'content-type': 'application/json' }).end('{"text":"ok"}'));
   });
+  await serveUntilStdinCloses(server);
+}
+
+/** Listens on loopback, prints the events URL for the parent, and closes when stdin closes. */
+async function serveUntilStdinCloses(server: import('node:http').Server): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const address = server.address() as import('node:net').AddressInfo;
   process.stdout.write(`http://127.0.0.1:${address.port}/slack/events\n`);
@@ -328,12 +333,7 @@ async function serve(redisUrl: string, prefix: string, evidenceDir: string): Pro
   // Served as the service serves it (src/app/service.ts): the hunt commands ahead of express, the rest through it.
   const { createServer } = await import('node:http');
   const server = createServer(slack.listenerAhead!(slack.expressApp!));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address() as import('node:net').AddressInfo;
-  process.stdout.write(`http://127.0.0.1:${address.port}/slack/events\n`);
-  await untilStdinCloses();
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await serveUntilStdinCloses(server);
   await slack.stop();
   await fake.stop();
   await closeQueues(queues);

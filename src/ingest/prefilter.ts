@@ -60,18 +60,11 @@ function groupedByFirstCharacter(words: readonly string[]): string {
   return [...groups].map(([first, rests]) => `${first}(?:${rests.join('|')})`).join('|');
 }
 
-/** A global pattern that finds records worth the full test; fresh per scan (lastIndex is scan state). */
-export function candidatePattern(): RegExp {
-  return new RegExp(CANDIDATE_SOURCE, 'g');
-}
-
-/**
- * Whether the raw text of one record may be a used event. `pattern` and `from` let a caller that
- * already found the first candidate word continue from it.
- */
-export function passesPrefilter(text: string, pattern: RegExp = candidatePattern(), from = 0): boolean {
+/** Whether the raw text of one record may be a used event. */
+export function passesPrefilter(text: string): boolean {
+  // Fresh per call: a global pattern's lastIndex is scan state.
+  const pattern = new RegExp(CANDIDATE_SOURCE, 'g');
   let scriptChecked = false;
-  pattern.lastIndex = from;
   for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
     const word = match[0];
     const at = match.index;

@@ -233,15 +233,10 @@ export class HuntStore {
   }
 
   /**
-   * The content hashes a playbook saw on a host in its previous run, replaced by this run's; the
-   * first run of a host returns null (everything is new, but there is nothing to compare with).
+   * The content hashes a playbook saw on each host in its previous run, replaced by this run's, in
+   * the hosts' order; a host's first run gives null (everything is new, but there is nothing to
+   * compare with). Pipelined: a fleet sweep's finalize swaps every host's at once.
    */
-  async swapBaseline(playbook: string, host: string, hashes: string[]): Promise<string[] | null> {
-    const [previous = null] = await this.swapBaselines(playbook, [{ host, hashes }]);
-    return previous;
-  }
-
-  /** swapBaseline for many hosts, pipelined (a fleet sweep's finalize swaps every host's at once). */
   async swapBaselines(playbook: string, hosts: Array<{ host: string; hashes: string[] }>): Promise<Array<string[] | null>> {
     const previous: Array<string[] | null> = [];
     for (let start = 0; start < hosts.length; start += BASELINES_PER_PIPELINE) {

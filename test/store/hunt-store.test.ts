@@ -130,10 +130,11 @@ describe.skipIf(!redisAvailable)('HuntStore', () => {
   });
 
   it('returns the previous baseline of a playbook on a host, null the first time', async () => {
-    expect(await store.hunts.swapBaseline('sweep', 'host01', ['h2', 'h1'])).toBeNull();
-    expect(await store.hunts.swapBaseline('sweep', 'host01', [])).toEqual(['h1', 'h2']);
-    expect(await store.hunts.swapBaseline('sweep', 'host01', ['h3'])).toEqual([]);
-    expect(await store.hunts.swapBaseline('sweep', 'host02', ['h3'])).toBeNull();
+    const swapBaseline = async (playbook: string, host: string, hashes: string[]) => (await store.hunts.swapBaselines(playbook, [{ host, hashes }]))[0];
+    expect(await swapBaseline('sweep', 'host01', ['h2', 'h1'])).toBeNull();
+    expect(await swapBaseline('sweep', 'host01', [])).toEqual(['h1', 'h2']);
+    expect(await swapBaseline('sweep', 'host01', ['h3'])).toEqual([]);
+    expect(await swapBaseline('sweep', 'host02', ['h3'])).toBeNull();
   });
 
   it('swaps a whole fleet of baselines at once, each host answered with its own previous baseline in order', async () => {
@@ -142,7 +143,7 @@ describe.skipIf(!redisAvailable)('HuntStore', () => {
     expect(first).toEqual(hosts.map(() => null));
     const second = await store.hunts.swapBaselines('sweep', hosts.map((host) => ({ host, hashes: ['next'] })));
     expect(second).toEqual(hosts.map((_, index) => (index % 3 === 0 ? [] : [`h${index}`, 'shared'].sort())));
-    expect(await store.hunts.swapBaseline('sweep', 'fleet7', [])).toEqual(['next']);
+    expect(await store.hunts.swapBaselines('sweep', [{ host: 'fleet7', hashes: [] }])).toEqual([['next']]);
   });
 
   it('returns the hunt an idempotency key already started', async () => {
