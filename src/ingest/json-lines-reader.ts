@@ -70,7 +70,9 @@ async function* readJsonLines(path: string, options: ReadOptions): AsyncGenerato
     }
   }
 
-  for await (const chunk of utf8Chunks(path, options.onProgress)) {
+  // Reused read buffers: nothing of a chunk is kept past the next one (the carried line is copied
+  // when it is joined, parsed lines are decoded, the prefilter copies what it remembers).
+  for await (const chunk of utf8Chunks(path, options.onProgress, true)) {
     let rest = chunk;
     if (carry) {
       // Only the line the previous chunk cut is joined; the rest of the chunk is read in place.

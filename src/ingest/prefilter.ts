@@ -129,6 +129,30 @@ const BACKSLASH_U = Buffer.from('\\u', 'latin1');
 const LINE_WORD_BYTES = LINE_WORDS.map(({ word }) => Buffer.from(word, 'latin1'));
 
 /**
+ * Long stretches of text recur from line to line: PowerShell writes a session's whole command line
+ * (HostApplication, often a long -enc blob) into every pipeline and engine record, and shippers
+ * add a rendered copy of the data. A stretch of a rejected line holding no quote, backslash or
+ * newline and none of the words the test looks for is remembered (a few, by their bytes); where it
+ * occurs again, only its edges are searched. Any word the test looks for (LINE_WORDS, the short
+ * anchors, `\u`) that overlaps the stretch's core — the stretch less `CLEAN_EDGE_BYTES` at each
+ * end — is at most one byte longer than that margin, so it lies wholly inside the stretch, where
+ * none is: skipping the core changes no answer. (The id test needs the same margin: its matches
+ * start with a quote or a backslash, which such a stretch never holds.)
+ */
+const CLEAN_EDGE_BYTES = Math.max(...LINE_WORDS.map(({ word }) => word.length), ...WMI_CREATION_ANCHORS.map((word) => word.length), BACKSLASH_U.length) - 1;
+const MIN_CLEAN_RUN_BYTES = 1024;
+const MAX_CLEAN_RUN_BYTES = 64 * 1024;
+const CLEAN_RUNS_KEPT = 4;
+/** Only lines this long are searched for clean stretches: on shorter ones the search costs more than it saves. */
+const LONG_LINE_BYTES = 4096;
+/** A stretch is looked for by its first bytes (a native search several times faster than for all of it), then compared whole. */
+const CLEAN_RUN_PROBE_BYTES = 64;
+/** Long rejected lines between two attempts to remember a stretch, so lines that share none pay for few attempts. */
+const LINES_BETWEEN_ATTEMPTS = 16;
+/** Bytes a clean stretch never holds: a quote or backslash (an escape could spell a word), a line break. */
+const ENDS_PLAIN_TEXT = Uint8Array.from({ length: 256 }, (_, byte) => (byte === NEWLINE || byte === 0x0d || byte === QUOTE || byte === BACKSLASH ? 1 : 0));
+
+/**
  * The prefilter of JSON lines, on raw bytes, one block of whole lines at a time. A line is parsed
  * only when it passes two tests, each of which every used event passes:
  *
@@ -161,6 +185,13 @@ export class JsonLinesPrefilter {
   private lineEnd = 0;
   private scriptSeen = false;
   private anchorSeen = false;
+  /** Clean stretches of earlier lines, most recently useful first (see CLEAN_EDGE_BYTES). */
+  private readonly cleanRuns: Buffer[] = [];
+  /** The line's stretches to search: [from, to) pairs, the cores of clean stretches left out. */
+  private readonly pieces: number[] = [];
+  /** Where every word the scan reported in the line starts and ends. */
+  private readonly found: number[] = [];
+  private longLinesUntilAttempt = 0;
 
   /** A new block; lines are then tested in order with `mayBeUsed`. `end` is where its whole lines end. */
   startBlock(bytes: Buffer, end: number): void {
@@ -175,7 +206,9 @@ export class JsonLinesPrefilter {
   /** Whether the line bytes[start, end) of the block may be a used event. */
   mayBeUsed(start: number, end: number): boolean {
     if (end > this.textEnd) this.decodeSegment(start, end);
-    return this.mayHaveRelevantId(start, end) && this.mayHaveWords(start, end);
+    const skipped = this.findPieces(start, end);
+    if (skipped === 0) return this.mayHaveRelevantId(start, end) && this.mayHaveWords(start, end, 0);
+    return this.mayHaveRelevantIdInPieces(start, end) && this.mayHaveWords(start, end, skipped);
   }
 
   /**
@@ -218,6 +251,31 @@ export class JsonLinesPrefilter {
     }
   }
 
+  /** mayHaveRelevantId over `pieces`: no id field name or escape can overlap a clean stretch's core. */
+  private mayHaveRelevantIdInPieces(start: number, end: number): boolean {
+    const pieces = this.pieces;
+    const pattern = this.idPattern;
+    this.nextAt = -1;
+    let sawIdField = false;
+    for (let at = 0; at < pieces.length; at += 2) {
+      const from = pieces[at]!;
+      const text = this.text.slice(from - this.textStart, pieces[at + 1]! - this.textStart);
+      pattern.lastIndex = 0;
+      for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+        const matchAt = from + match.index;
+        const verdict =
+          this.bytes[matchAt] === BACKSLASH
+            ? isUnicodeEscape(this.bytes, start, matchAt)
+              ? IdVerdict.MayBeRelevant
+              : IdVerdict.NotAKey
+            : idVerdict(this.bytes, matchAt + match[0].length, end);
+        if (verdict === IdVerdict.MayBeRelevant) return true;
+        if (verdict === IdVerdict.Irrelevant) sawIdField = true;
+      }
+    }
+    return !sawIdField;
+  }
+
   private findNext(from: number): void {
     this.idPattern.lastIndex = from - this.textStart;
     const match = this.idPattern.exec(this.text);
@@ -225,24 +283,117 @@ export class JsonLinesPrefilter {
     this.nextEnd = match ? this.nextAt + match[0].length : Number.MAX_SAFE_INTEGER;
   }
 
-  private mayHaveWords(start: number, end: number): boolean {
+  private mayHaveWords(start: number, end: number, skipped: number): boolean {
     this.lineEnd = end;
     this.scriptSeen = false;
     this.anchorSeen = false;
-    if (LINE_SCANNER.scan(this.bytes, start, end, this.onWord)) return true;
-    if (this.hasUnicodeEscape(start, end)) return true;
-    return this.scriptSeen && SHORT_ANCHOR_PATTERN.test(this.text.slice(start - this.textStart, end - this.textStart));
+    this.found.length = 0;
+    const pieces = this.pieces;
+    for (let at = 0; at < pieces.length; at += 2) {
+      if (LINE_SCANNER.scan(this.bytes, pieces[at]!, pieces[at + 1]!, this.onWord)) return true;
+    }
+    for (let at = 0; at < pieces.length; at += 2) {
+      if (this.hasUnicodeEscape(start, pieces[at]!, pieces[at + 1]!)) return true;
+    }
+    if (this.scriptSeen) {
+      for (let at = 0; at < pieces.length; at += 2) {
+        if (SHORT_ANCHOR_PATTERN.test(this.text.slice(pieces[at]! - this.textStart, pieces[at + 1]! - this.textStart))) return true;
+      }
+    }
+    // A long line mostly unknown may hold a stretch that later lines repeat.
+    if (end - start >= LONG_LINE_BYTES && skipped * 2 < end - start && --this.longLinesUntilAttempt <= 0) {
+      this.longLinesUntilAttempt = LINES_BETWEEN_ATTEMPTS;
+      this.rememberCleanRun(start, end);
+    }
+    return false;
   }
 
-  private hasUnicodeEscape(start: number, end: number): boolean {
-    const line = this.bytes.subarray(start, end);
-    for (let at = line.indexOf(BACKSLASH_U); at >= 0; at = line.indexOf(BACKSLASH_U, at + 1)) {
-      if (isUnicodeEscape(this.bytes, start, start + at)) return true;
+  /**
+   * Sets `pieces` to the line less the cores of the clean stretches found in it (the whole line
+   * when none is); returns how many bytes that leaves out.
+   */
+  private findPieces(start: number, end: number): number {
+    const pieces = this.pieces;
+    pieces.length = 0;
+    if (this.cleanRuns.length > 0 && end - start >= LONG_LINE_BYTES) {
+      const line = this.bytes.subarray(start, end);
+      const cores: Array<[number, number]> = [];
+      let covered = 0;
+      for (let which = 0; which < this.cleanRuns.length && covered * 2 < line.length; which += 1) {
+        const run = this.cleanRuns[which]!;
+        const probe = run.subarray(0, CLEAN_RUN_PROBE_BYTES);
+        const before = cores.length;
+        for (let at = line.indexOf(probe); at >= 0 && at + run.length <= line.length; at = line.indexOf(probe, at + 1)) {
+          if (line.compare(run, 0, run.length, at, at + run.length) !== 0) continue;
+          cores.push([start + at + CLEAN_EDGE_BYTES, start + at + run.length - CLEAN_EDGE_BYTES]);
+          covered += run.length;
+          at += run.length - 1;
+        }
+        if (cores.length > before && which > 0) this.cleanRuns.unshift(...this.cleanRuns.splice(which, 1));
+      }
+      if (cores.length > 0) {
+        cores.sort((a, b) => a[0] - b[0]);
+        let from = start;
+        let skipped = 0;
+        for (const [coreStart, coreEnd] of cores) {
+          if (coreEnd <= from) continue;
+          if (coreStart > from) pieces.push(from, coreStart);
+          skipped += coreEnd - Math.max(from, coreStart);
+          from = coreEnd;
+        }
+        if (from < end) pieces.push(from, end);
+        return skipped;
+      }
+    }
+    pieces.push(start, end);
+    return 0;
+  }
+
+  /**
+   * Remembers the longest stretch of a rejected line with no quote, backslash (so no escape) or
+   * line break in which the scan reported no word and no short anchor occurs: such a stretch
+   * holds nothing the test looks for, wherever it occurs again.
+   */
+  private rememberCleanRun(start: number, end: number): void {
+    let bestStart = 0;
+    let bestEnd = 0;
+    let runStart = start;
+    for (let at = start; at <= end; at += 1) {
+      if (at === end || ENDS_PLAIN_TEXT[this.bytes[at]!] === 1) {
+        if (at - runStart > bestEnd - bestStart) {
+          bestStart = runStart;
+          bestEnd = at;
+        }
+        runStart = at + 1;
+      }
+    }
+    if (bestEnd - bestStart < MIN_CLEAN_RUN_BYTES) return;
+    bestEnd = Math.min(bestEnd, bestStart + MAX_CLEAN_RUN_BYTES);
+    const found = this.found;
+    for (let at = 0; at < found.length; at += 2) {
+      if (found[at]! < bestEnd && found[at + 1]! > bestStart) {
+        // A word reported inside the stretch: keep the longer clean side of it, if long enough.
+        if (found[at]! - bestStart >= bestEnd - found[at + 1]!) bestEnd = found[at]!;
+        else bestStart = found[at + 1]!;
+        if (bestEnd - bestStart < MIN_CLEAN_RUN_BYTES) return;
+        at = -2;
+      }
+    }
+    if (SHORT_ANCHOR_PATTERN.test(this.text.slice(bestStart - this.textStart, bestEnd - this.textStart))) return;
+    this.cleanRuns.unshift(Buffer.from(this.bytes.subarray(bestStart, bestEnd)));
+    if (this.cleanRuns.length > CLEAN_RUNS_KEPT) this.cleanRuns.pop();
+  }
+
+  private hasUnicodeEscape(lineStart: number, from: number, to: number): boolean {
+    const piece = this.bytes.subarray(from, to);
+    for (let at = piece.indexOf(BACKSLASH_U); at >= 0; at = piece.indexOf(BACKSLASH_U, at + 1)) {
+      if (isUnicodeEscape(this.bytes, lineStart, from + at)) return true;
     }
     return false;
   }
 
   private readonly onWord = (index: number, wordEnd: number): boolean => {
+    this.found.push(wordEnd - LINE_WORD_BYTES[index]!.length, wordEnd);
     const { kind } = LINE_WORDS[index]!;
     if (kind === WordKind.Anchor) {
       this.anchorSeen = true;
@@ -290,16 +441,32 @@ function idVerdict(bytes: Buffer, at: number, end: number): IdVerdict {
       close += 1;
     }
     if (close >= end) return IdVerdict.MayBeRelevant;
-    id = integerValue(bytes.toString('utf8', position + 1, close));
+    id = digitsValue(bytes, position + 1, close) ?? integerValue(bytes.toString('utf8', position + 1, close));
   } else if (first === MINUS || (first >= 0x30 && first <= 0x39)) {
     let stop = position + 1;
     while (stop < end && isNumberByte(bytes[stop]!)) stop += 1;
-    id = integerValue(Number(bytes.toString('latin1', position, stop)));
+    id = digitsValue(bytes, position, stop) ?? integerValue(Number(bytes.toString('latin1', position, stop)));
   } else {
     // An object is evtx_dump's EventID with attributes ({"#text": 4104}); true, false, null and arrays are no id.
     return first === OPEN_BRACE ? IdVerdict.MayBeRelevant : IdVerdict.Irrelevant;
   }
   return isRelevantId(id) ? IdVerdict.MayBeRelevant : IdVerdict.Irrelevant;
+}
+
+/**
+ * The value of bytes[from, to) when they are 1 to 15 decimal digits, which both integerValue
+ * paths read as exactly that number; null for anything else, left to them. Most lines are judged
+ * on such an id, and a string per id was a tenth of the prefilter's time.
+ */
+function digitsValue(bytes: Buffer, from: number, to: number): number | null {
+  if (to <= from || to - from > 15) return null;
+  let value = 0;
+  for (let at = from; at < to; at += 1) {
+    const digit = bytes[at]! - 0x30;
+    if (digit < 0 || digit > 9) return null;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 /**

@@ -9,9 +9,9 @@ import { sourceRecords, writeDataset } from '../../bench/support/event-datasets.
 
 /**
  * An export of many hosts is traced host by host: the tracer looks up each finding's host's
- * subscription events (it used to scan every host's for every finding, which made the benchmark's
- * 1M-record exports superlinear). Another host's events, even with the same subscription names,
- * must change nothing in a host's findings.
+ * subscription events, processes, script records and WMI accesses (it used to scan every host's for
+ * every finding, which made the benchmark's 1M-record exports superlinear). Another host's events,
+ * even with the same subscription names, must change nothing in a host's findings.
  */
 function ofCopy(findings: Finding[], copy: number): string {
   const mine = findings.filter((finding) => finding.host.includes(`-c${copy}`));

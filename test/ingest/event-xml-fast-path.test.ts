@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeDataset } from '../../bench/support/event-datasets.js';
-import { isUsedEvent } from '../../src/domain/origin/relevant-events.js';
+import { isUsedEvent, WMI_CREATION_PATTERN } from '../../src/domain/origin/relevant-events.js';
 import { eventXmlReader } from '../../src/ingest/event-xml-reader.js';
 import type { ReadItem } from '../../src/ingest/reader.js';
 
@@ -85,6 +85,14 @@ function powershell4104(script: string): string {
   return (
     `<Event ${NS}>${system(POWERSHELL[0], '4104', POWERSHELL[1])}<EventData><Data Name="MessageNumber">1</Data><Data Name="MessageTotal">1</Data>` +
     `<Data Name="ScriptBlockText">${script}</Data><Data Name="ScriptBlockId">{d1c9c0de-0000-0000-0000-000000000000}</Data><Data Name="Path"/></EventData></Event>`
+  );
+}
+
+/** A Windows PowerShell 800 record: unnamed Data elements, the pipeline details in the last. */
+function powershell800(details: string): string {
+  return (
+    `<Event ${NS}>${system('PowerShell', '800', 'Windows PowerShell')}<EventData><Data>Get-Item x</Data>` +
+    `<Data>HostName=ConsoleHost\r\nHostApplication=powershell.exe -NoP\r\n</Data><Data>${details}</Data></EventData></Event>`
   );
 }
 
@@ -196,6 +204,29 @@ describe('the event XML fast path', () => {
   });
 });
 
+describe('the event XML fast path on script records', () => {
+  it('keeps every script record the WMI-creation pattern matches, whatever the letter case of its words', async () => {
+    // Each alternative of the pattern, written out; the anchors the byte test looks for are parts of these.
+    const creations = ['Set-WmiInstance', 'New-CimInstance', 'Set-CimInstance', 'Register-WmiEvent', 'Register-CimIndicationEvent', '[wmiclass]', '$x.Put()', 'CreateInstance', 'SpawnInstance_', '__EventFilter', 'CommandLineEventConsumer', '__FilterToConsumerBinding', 'mofcomp', '#pragma  autorecover', 'wmic'];
+    expect(creations.every((text) => WMI_CREATION_PATTERN.test(text))).toBe(true);
+    // Latin-1 and other letters that fold to ASCII ones only under Unicode rules, next to the words (as written, as read).
+    const neighbours = fc.constantFrom(['', ''], [' ', ' '], ['é', 'é'], ['ÿ', 'ÿ'], ['ſ', 'ſ'], ['İ', 'İ'], ['K', 'K'], ['日', '日'], ['&amp;', '&'], ['&lt;x&gt;', '<x>']);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.boolean(), { minLength: 30, maxLength: 30 }), neighbours, neighbours, async (upper, before, after) => {
+        const flip = (text: string) => [...text].map((char, index) => (upper[index % upper.length] ? char.toUpperCase() : char.toLowerCase())).join('');
+        const written = creations.map((text) => [`${before[0]}${flip(text)}${after[0]}`, `${before[1]}${flip(text)}${after[1]}`]);
+        const records = written.flatMap(([xml]) => [powershell4104(`Get-Item x; ${xml} -Arg 1`), powershell800(`CommandInvocation(x): ${xml}`)]);
+        const unused = [powershell4104('Get-WmiObject Win32_Process | Register-Object'), powershell800('CommandInvocation(Get-Process)')];
+        const { fast } = await expectFastPathExact(file(`<Events>\n${[...records, ...unused].join('\n')}\n</Events>`));
+        // `\bwmic\b` needs no word character beside it: all the others match whatever their neighbours.
+        expect(eventsOf(fast)).toHaveLength(2 * written.filter(([, text]) => WMI_CREATION_PATTERN.test(` ${text} `)).length);
+        expect(eventsOf(fast).length).toBeGreaterThanOrEqual(2 * (creations.length - 1));
+      }),
+      { numRuns: 25 },
+    );
+  }, 60_000);
+});
+
 describe('the event XML fast path on damaged and unusual events', () => {
   it('keeps exactly what a full parse selects when markup, references and text are spliced in anywhere', async () => {
     const splice = fc.constantFrom('<!-- -->', '<!-- </Event> -->', '&#x41;', '&#87;', '&amp;', '&lt;', ' ', '\r\n', '\u00a0', 'é', '日', '<x/>', '<x>1</x>', '</System>', '<System>', '<EventID>1</EventID>', '<EventID>4104</EventID>', '<Channel>Security</Channel>', '<![CDATA[a]]>', '<?pi?>', '<Event>', '</Event>', '<e:Event ', '"', "'", '=', '/', '>', '<', 'wmi', '1');
@@ -246,6 +277,41 @@ describe('the event XML reader across its 1 MiB reads', () => {
     expect(kept).toEqual(cuts);
     const bytes = readFileSync(path);
     for (const at of kept) expect(bytes.subarray(at, at + 4).toString()).toMatch(/^<(e:E|Ev)/);
+  }, 60_000);
+});
+
+describe('the event XML reader across its 1 MiB reads, with long events', () => {
+  it('keeps every long event a read boundary cuts, wherever it cuts it, and every event after it', async () => {
+    // Events of 70 and 150 KB, each cut by a read near its start, around 64 KiB before its end and near its end.
+    const longScript = powershell4104(`${'Get-ChildItem C:\\Windows; '.repeat(6_000)}Set-WmiInstance -Class __EventFilter`);
+    const longSysmon = sysmon1(`wmic.exe ${'x'.repeat(70_000)}`);
+    const targets = [longScript, longSysmon];
+    const filler = `${sysmon10()}\n${sysmon1()}\n`;
+    const parts: string[] = ['<Events>\n'];
+    let length = Buffer.byteLength(parts[0]!);
+    const cuts: number[] = [];
+    for (let boundary = 1; boundary <= 12; boundary += 1) {
+      const target = targets[boundary % targets.length]!;
+      const targetBytes = Buffer.byteLength(target);
+      const cutsInTarget = [3, 500, targetBytes - 65_536 - 1, targetBytes - 65_536, targetBytes - 65_536 + 5, targetBytes - 60_000, targetBytes - 3];
+      const cut = cutsInTarget[boundary % cutsInTarget.length]!;
+      const start = boundary * CHUNK - cut;
+      while (length + Buffer.byteLength(filler) <= start) {
+        parts.push(filler);
+        length += Buffer.byteLength(filler);
+      }
+      const pad = ' '.repeat(start - length);
+      parts.push(pad, target, '\n', sysmon1(), '\n');
+      cuts.push(start);
+      length += pad.length + targetBytes + 1 + Buffer.byteLength(sysmon1()) + 1;
+    }
+    parts.push('</Events>\n');
+    const path = file(parts.join(''));
+    const { fast, full } = await expectFastPathExact(path);
+    expect(problemsOf(full)).toEqual([]);
+    const kept = new Set(eventsOf(fast).map((item) => Number(/at byte (\d+)/.exec(item.position)![1])));
+    for (const at of cuts) expect(kept.has(at)).toBe(true);
+    expect(eventsOf(full).length).toBeGreaterThan(cuts.length * 2);
   }, 60_000);
 });
 

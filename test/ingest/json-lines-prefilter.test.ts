@@ -143,4 +143,85 @@ describe('the JSON-lines byte prefilter', () => {
       { numRuns: 12 },
     );
   }, 120_000);
+
+  it('keeps exactly what the full parse selects when long stretches recur from line to line, with words at their edges', async () => {
+    // PowerShell repeats a session's long command line in its records; the prefilter remembers such
+    // stretches of rejected lines and searches only their edges where they occur again. Words here
+    // straddle a stretch's first or last bytes, or sit in a copy of it that differs by a word.
+    let seed = 7;
+    const random = (length: number) =>
+      Array.from({ length }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'[(seed = (seed * 1103515245 + 12345) % 2147483648) % 64]).join('');
+    const blobs = [
+      { text: `nstance -Name a ${random(2600)} mofcom`, before: ['', ' ', 'i', 'Set-WmiI', 'SET-WMII'], after: ['', ' ', 'p', 'P -autorecover'] },
+      // A backslash before it makes \u0077 (w): wmic, seen only by the full parse.
+      { text: `u0077mic process call create ${random(2600)} Set-WmiInst`, before: ['', ' ', ' \\'], after: ['', ' ', 'ance', 'ANCE -Class __EventFilter'] },
+      { text: random(3000), before: ['', ' ', 'wmic ', 'x.Pu', '[WmiClass]'], after: ['', ' ', '.Put()', 'T(', ' mofcomp'] },
+      // In a rendered Sysmon 1 message, whose only candidate word is the longest of all: at either edge.
+      { text: `arentCommandLine: C:/Windows/x.exe ${random(2600)} ParentCommandLin`, before: ['P', 'P', ''], after: ['e', '', 'e'] },
+    ];
+    // Escaped quotes around it end the stretch the prefilter remembers where the test's stretches do.
+    const filler = `\\"${'Get-ChildItem C:/Temp; '.repeat(60)}\\"`;
+    const record = (id: number, idAfter: boolean, script: string) => {
+      const fields = `"Hostname":"WS01.corp.local","UtcTime":"2024-03-01 10:00:00.000","Channel":"${POWERSHELL}"`;
+      return idAfter
+        ? `{${fields},"EventID":10,"ScriptBlockText":"${script}","EventID":${id}}`
+        : `{"EventID":${id},${fields},"ScriptBlockText":"${script}"}`;
+    };
+    const processCreation = (message: string) => `{"EventID":1,"Channel":"${SYSMON}","Hostname":"WS01.corp.local","UtcTime":"2024-03-01 10:00:00.000","Message":"${message}"}`;
+    const plain = (blob: number) => record(4104, false, `${filler}${blobs[blob]!.text}${filler}`);
+    // The first stretch is remembered at once, each next one after 16 more long unknown lines.
+    const warmUp = [plain(0), ...[1, 2, 3].flatMap((blob) => Array.from({ length: 16 }, () => plain(blob)))];
+    const decorated = fc.record({
+      blob: fc.integer({ min: 0, max: 3 }),
+      before: fc.nat(),
+      after: fc.nat(),
+      changedAt: fc.option(fc.integer({ min: 40, max: 2550 })),
+      twice: fc.boolean(),
+      id: fc.constantFrom(4104, 800, 10),
+      idAfter: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(decorated, { minLength: 10, maxLength: 30 }), async (lines) => {
+        const text = lines.map(({ blob, before, after, changedAt, twice, id, idAfter }) => {
+          const { text: stretch, before: befores, after: afters } = blobs[blob]!;
+          const copy = changedAt === null ? stretch : `${stretch.slice(0, changedAt)} New-CimInstance ${stretch.slice(changedAt)}`;
+          if (blob === 3) return processCreation(`${filler}${befores[before % 3]}${copy}${afters[before % 3]}${filler}`);
+          const middle = `${befores[before % befores.length]}${copy}${afters[after % afters.length]}`;
+          return record(id, idAfter, `${filler}${middle}${twice ? `${filler}${stretch}${afters[(after + 1) % afters.length]}` : ''}${filler}`);
+        });
+        const { fast, full, selected } = await fastAndFull(`${[...warmUp, ...text, ...warmUp.slice(0, 3)].join('\n')}\n`);
+        expect(full.problems).toBe(0);
+        expect(fast.events).toEqual(selected);
+      }),
+      { numRuns: 40 },
+    );
+  }, 120_000);
+
+  it('never remembers a stretch with a word inside: a later line that needs that word is kept', async () => {
+    const filler = `\\"${'Get-ChildItem C:/Temp; '.repeat(60)}\\"`;
+    const stretch = `${'QUJD'.repeat(400)} Host Application = powershell.exe ${'REVG'.repeat(400)}`;
+    const payload = (text: string, channel = POWERSHELL) => `{"EventID":4103,"Hostname":"WS01.corp.local","UtcTime":"2024-03-01 10:00:00.000","Channel":"${channel}","Payload":"${text}"}`;
+    // A short anchor is no scanned word: the stretch is tested for those apart (first in a record
+    // of no family, which the word test rejects for want of a script word).
+    const withAnchor = `${'QUJD'.repeat(400)} wmic process call create ${'REVG'.repeat(400)}`;
+    const files = [
+      [payload(`${filler}${stretch}${filler}`), payload(`${filler}${stretch}${filler} Set-WmiInstance -Class __EventFilter`)],
+      [payload(`${filler}${withAnchor}${filler}`, 'Application'), payload(`${filler}${withAnchor}${filler} HostApplication=powershell.exe`)],
+    ];
+    for (const lines of files) {
+      const { fast, selected } = await fastAndFull(`${lines.join('\n')}\n`);
+      expect(selected).toHaveLength(1);
+      expect(fast.events).toEqual(selected);
+    }
+  });
+
+  it('reads a record longer than two reads whole, between records cut by the reads', async () => {
+    const long = scriptEvent(`${'Get-ChildItem C:/Temp; '.repeat(120_000)}Set-WmiInstance -Class __EventFilter`);
+    const text = `${[consumerEvent(19), processAccess, long, consumerEvent(21), long, processAccess].join('\n')}\n`;
+    const { fast, selected } = await fastAndFull(text);
+    expect(long.length).toBeGreaterThan(2 * 1024 * 1024);
+    expect(selected).toHaveLength(4);
+    expect(fast.events).toEqual(selected);
+    expect(fast.events[1]!.data.ScriptBlockText).toBe(JSON.parse(long).ScriptBlockText);
+  }, 60_000);
 });

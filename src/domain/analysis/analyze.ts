@@ -7,7 +7,7 @@ import { objectKey, objectsFromCollection, stringProperty, type ObjectSource, ty
 import { judgeAgainstAllowlist, type AllowlistEntry } from './allowlist.js';
 import { bindingText, consumerAction, consumerType, payloadText, userContextOf } from './describe.js';
 import { joinObjects, type Candidate } from './join.js';
-import { inspectPayload } from './payload.js';
+import { inspectPayload, type PayloadInspection } from './payload.js';
 import { evaluateRules, type RuleContext } from './risk-rules.js';
 import { triggersOf } from './triggers.js';
 
@@ -22,8 +22,18 @@ export interface AnalyzeOptions {
 export function analyzeObjects(objects: WmiObject[], options: AnalyzeOptions): Finding[] {
   // Event-log readers may hand over namespaces as logged (//./root/subscription); compare one form.
   const normalized = objects.map((object) => ({ ...object, namespace: normalizeNamespace(object.namespace) }));
+  // A fleet's hosts often carry the same consumer: each payload text is inspected once per call.
+  const inspections = new Map<string, PayloadInspection>();
+  const inspect = (text: string) => {
+    let inspection = inspections.get(text);
+    if (inspection === undefined) {
+      inspection = inspectPayload(text);
+      inspections.set(text, inspection);
+    }
+    return inspection;
+  };
   return joinObjects(normalized)
-    .map((candidate) => findingOf(candidate, options.allowlist))
+    .map((candidate) => findingOf(candidate, options.allowlist, inspect))
     .sort(compareFindings);
 }
 
@@ -98,7 +108,7 @@ const NO_REASON: Reason = {
   message: 'not a known-benign default and no risky content recognised: review it',
 };
 
-function findingOf(candidate: Candidate, allowlist: readonly AllowlistEntry[]): Finding {
+function findingOf(candidate: Candidate, allowlist: readonly AllowlistEntry[], inspect: (text: string) => PayloadInspection): Finding {
   const parts = partsOf(candidate);
   const objects = [parts.filter, parts.consumer, parts.binding, ...parts.timers].filter((o): o is WmiObject => o !== null);
   const verdict =
@@ -119,7 +129,7 @@ function findingOf(candidate: Candidate, allowlist: readonly AllowlistEntry[]): 
     const context: RuleContext = {
       kind: candidate.kind,
       ...parts,
-      inspection: inspectPayload(parts.consumer ? payloadText(parts.consumer) : ''),
+      inspection: inspect(parts.consumer ? payloadText(parts.consumer) : ''),
       triggers: triggersOf(parts.filter ? stringProperty(parts.filter, 'Query') : null),
     };
     reasons = bySeverity([...verdict.reasons, ...evaluateRules(context)]);

@@ -113,7 +113,11 @@ export function decodeUtf16Base64(argument: string): string | null {
   if (bytes.length < 2) return null;
   const text = bytes.subarray(0, bytes.length - (bytes.length % 2)).toString('utf16le');
   // Scripts are mostly ASCII; binary read as UTF-16 is mostly not.
-  const ascii = [...text].filter((ch) => /[\t\r\n\x20-\x7e]/.test(ch)).length;
+  let ascii = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if ((code >= 0x20 && code <= 0x7e) || code === 0x09 || code === 0x0a || code === 0x0d) ascii += 1;
+  }
   return ascii / Math.max(text.length, 1) >= 0.8 ? text : null;
 }
 

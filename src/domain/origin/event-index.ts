@@ -77,6 +77,14 @@ export class EventIndex {
   eventsSeen = 0;
 
   private readonly processes = new Map<string, ProcessEntry>();
+  /**
+   * The same entries per host, in the order they were added: the tracer asks for one host's
+   * processes and scripts per finding, and findings grow with hosts, so a scan of every host's
+   * entries per finding made a multi-host export quadratic.
+   */
+  private readonly processesByHost = new Map<string, Map<string, ProcessEntry>>();
+  private readonly scriptsByHost = new Map<string, ScriptEntry[]>();
+  private readonly wmiAccessByHost = new Map<string, WmiAccessEntry[]>();
   private readonly byPid = new Map<string, string[]>();
   private readonly strings = new Map<string, string>();
   private readonly accounts = new Map<string, string>();
@@ -115,7 +123,7 @@ export class EventIndex {
     } else if (isFamilyEvent(event, 'powershell', 400, 800, 4103, 4104)) {
       this.addScript(event, ref, epoch);
     } else if (isFamilyEvent(event, 'security', 4662)) {
-      this.wmiAccess.push({
+      const access: WmiAccessEntry = {
         hostKey: hostMatchKey(event.host),
         time: event.time,
         epoch,
@@ -123,13 +131,25 @@ export class EventIndex {
         logonId: event.data.SubjectLogonId ?? null,
         objectName: event.data.ObjectName ?? null,
         ref,
-      });
+      };
+      this.wmiAccess.push(access);
+      appendTo(this.wmiAccessByHost, access.hostKey, access);
     }
   }
 
   /** Every process on a host, in the order they were added. */
-  *processesOn(hostKey: string): Iterable<ProcessEntry> {
-    for (const entry of this.processes.values()) if (entry.hostKey === hostKey) yield entry;
+  processesOn(hostKey: string): Iterable<ProcessEntry> {
+    return this.processesByHost.get(hostKey)?.values() ?? [];
+  }
+
+  /** The kept PowerShell records of a host, in the order they were added. */
+  scriptsOn(hostKey: string): readonly ScriptEntry[] {
+    return this.scriptsByHost.get(hostKey) ?? [];
+  }
+
+  /** The WMI object-server accesses (4662) of a host, in the order they were added. */
+  wmiAccessOn(hostKey: string): readonly WmiAccessEntry[] {
+    return this.wmiAccessByHost.get(hostKey) ?? [];
   }
 
   /** The parent of a process: by ParentProcessGuid, else the latest process with its parent pid started before it. */
@@ -158,6 +178,9 @@ export class EventIndex {
     const key = entry.guid ? `${entry.hostKey}|${entry.guid.toLowerCase()}` : `${entry.hostKey}|pid:${entry.pid}@${entry.epoch}#${this.sequence++}`;
     if (this.processes.has(key)) return;
     this.processes.set(key, entry);
+    const onHost = this.processesByHost.get(entry.hostKey);
+    if (onHost) onHost.set(key, entry);
+    else this.processesByHost.set(entry.hostKey, new Map([[key, entry]]));
     if (entry.pid !== null) {
       const pidKey = `${entry.hostKey}|${entry.pid}`;
       const keys = this.byPid.get(pidKey);
@@ -172,6 +195,9 @@ export class EventIndex {
     if (oldest.done) return;
     const entry = this.processes.get(oldest.value)!;
     this.processes.delete(oldest.value);
+    const onHost = this.processesByHost.get(entry.hostKey);
+    onHost?.delete(oldest.value);
+    if (onHost?.size === 0) this.processesByHost.delete(entry.hostKey);
     this.evictedProcesses += 1;
     if (entry.pid === null) return;
     const pidKey = `${entry.hostKey}|${entry.pid}`;
@@ -237,21 +263,26 @@ export class EventIndex {
       .join('\n');
     const context = `${event.data.ContextInfo ?? ''}\n${text}`;
     if (!WMI_CREATION_PATTERN.test(text)) return;
-    const hostApplication = /Host ?Application\s*=\s*(.*)/.exec(context)?.[1]?.trim() ?? null;
-    const user = /(?:^|\n)\s*(?:User|UserId)\s*=\s*(\S.*)/.exec(context)?.[1]?.trim() ?? null;
+    // Matches are cut from the whole context (ContextInfo and the script): own copies keep it from staying alive.
+    const hostApplication = ownCopy(/Host ?Application\s*=\s*(.*)/.exec(context)?.[1]?.trim() ?? null);
+    const user = ownCopy(/(?:^|\n)\s*(?:User|UserId)\s*=\s*(\S.*)/.exec(context)?.[1]?.trim() ?? null);
     const details = Object.values(event.data).find((value) => /CommandInvocation\(|ParameterBinding\(/.test(value));
     const body = event.data.ScriptBlockText ?? event.data.Payload ?? details ?? text;
-    this.scripts.push({
+    const scriptText = body.length > this.maxScriptChars ? ownCopy(body.slice(0, this.maxScriptChars)) : body;
+    const script: ScriptEntry = {
       hostKey: hostMatchKey(event.host),
       eventId: event.eventId,
       time: event.time,
       epoch,
-      text: body.length > this.maxScriptChars ? body.slice(0, this.maxScriptChars) : body,
-      hostApplication: hostApplication ? this.capped(hostApplication) : null,
+      // The same launcher and script often run on many hosts: one copy of each serves them all.
+      text: this.intern(scriptText) ?? scriptText,
+      hostApplication: this.intern(hostApplication ? this.capped(hostApplication) : null),
       user: this.intern(user),
       pid: event.processId ?? null,
       ref,
-    });
+    };
+    this.scripts.push(script);
+    appendTo(this.scriptsByHost, script.hostKey, script);
   }
 
   private capped(value: string | undefined): string | null {
@@ -267,6 +298,20 @@ export class EventIndex {
     if (this.strings.size < 100_000) this.strings.set(value, value);
     return value;
   }
+}
+
+function appendTo<T>(byHost: Map<string, T[]>, hostKey: string, entry: T): void {
+  const list = byHost.get(hostKey);
+  if (list) list.push(entry);
+  else byHost.set(hostKey, [entry]);
+}
+
+/**
+ * The string as one of its own: V8 makes a cut of 13 characters or more from a string a view of it,
+ * which keeps the whole string alive as long as the cut is. A concatenation cut back is a fresh one.
+ */
+function ownCopy<Text extends string | null>(value: Text): Text {
+  return value === null || value.length < 13 ? value : (` ${value}`.slice(1) as Text);
 }
 
 /** 4688's MandatoryLabel is the integrity SID: S-1-16-<RID>. */

@@ -157,22 +157,27 @@ class MofBodyReader {
     return word;
   }
 
+  /** A quoted string, copied a run of plain text at a time (5861 prints whole scripts in them). */
   private string(): string | undefined {
+    const text = this.text;
     let out = '';
-    this.position += 1;
-    while (this.position < this.text.length) {
-      const ch = this.text[this.position]!;
-      if (ch === '\\') {
-        const next = this.text[this.position + 1];
-        out += next === 'n' ? '\n' : next === 't' ? '\t' : (next ?? '');
-        this.position += 2;
-        continue;
+    let from = this.position + 1;
+    let quote = text.indexOf('"', from);
+    for (;;) {
+      if (quote < 0) {
+        this.position = text.length;
+        return undefined;
       }
-      this.position += 1;
-      if (ch === '"') return out;
-      out += ch;
+      const escape = text.indexOf('\\', from);
+      if (escape < 0 || quote < escape) {
+        this.position = quote + 1;
+        return out + text.slice(from, quote);
+      }
+      const next = text[escape + 1];
+      out += text.slice(from, escape) + (next === 'n' ? '\n' : next === 't' ? '\t' : (next ?? ''));
+      from = escape + 2;
+      if (quote < from) quote = text.indexOf('"', from);
     }
-    return undefined;
   }
 
   private skipSpace(): void {

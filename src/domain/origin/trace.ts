@@ -240,8 +240,7 @@ function processContentMatches(index: EventIndex, hostKey: string, terms: Terms,
 
 function scriptContentMatches(index: EventIndex, hostKey: string, terms: Terms, createdEpoch: number | null): Candidate[] {
   const matches: Candidate[] = [];
-  for (const script of index.scripts) {
-    if (script.hostKey !== hostKey) continue;
+  for (const script of index.scriptsOn(hostKey)) {
     if (!inWindow(script.epoch, createdEpoch, DEFAULTS.contentLookbackMs, DEFAULTS.contentAfterMs)) continue;
     const score = contentScore(script.text, terms);
     if (score === 0) continue;
@@ -296,8 +295,8 @@ function proximityMatch(index: EventIndex, hostKey: string, createdEpoch: number
     if (!wmiLike) continue;
     consider({ score: method === 'mofcomp' || method === 'wmic' ? 2 : 1, method, process, script: null, time: process.time, epoch: process.epoch, matchedOn: 'time' });
   }
-  for (const script of index.scripts) {
-    if (script.hostKey !== hostKey || !inWindow(script.epoch, createdEpoch, before, after)) continue;
+  for (const script of index.scriptsOn(hostKey)) {
+    if (!inWindow(script.epoch, createdEpoch, before, after)) continue;
     if (!/set-wmiinstance|new-ciminstance|\[wmiclass\]|\.put\(|register-wmievent/i.test(script.text)) continue;
     const process = script.pid !== null ? index.processByPid(hostKey, script.pid, script.epoch) : null;
     consider({ score: 1, method: 'powershell', process, script, time: script.time, epoch: script.epoch, matchedOn: 'time' });
@@ -315,8 +314,8 @@ function originFrom(best: Candidate, contentMatches: Candidate[], index: EventIn
   if (process) evidence.push(process.ref);
   for (const match of related) evidence.push((match.script ?? match.process)!.ref);
   if (script && script.pid !== null) {
-    for (const other of index.scripts) {
-      if (other !== script && other.hostKey === script.hostKey && other.pid === script.pid && Math.abs(other.epoch - script.epoch) <= 600_000 && /set-wmiinstance|new-ciminstance|\[wmiclass\]|\.put\(/i.test(other.text)) {
+    for (const other of index.scriptsOn(script.hostKey)) {
+      if (other !== script && other.pid === script.pid && Math.abs(other.epoch - script.epoch) <= 600_000 && /set-wmiinstance|new-ciminstance|\[wmiclass\]|\.put\(/i.test(other.text)) {
         evidence.push(other.ref);
       }
     }
@@ -340,7 +339,8 @@ function originFrom(best: Candidate, contentMatches: Candidate[], index: EventIn
   if (mofText) evidence.push(mofText.ref);
   const actorTimes = [best, ...related].map((match) => match.time);
   if (script && script.pid !== null) {
-    for (const other of index.scripts) if (evidence.includes(other.ref)) actorTimes.push(other.time);
+    // Every script in the evidence is on the script's host (content and time matches are per host).
+    for (const other of index.scriptsOn(script.hostKey)) if (evidence.includes(other.ref)) actorTimes.push(other.time);
   }
   const startedAt = actorTimes.reduce((a, b) => (Date.parse(b) < Date.parse(a) ? b : a));
 
@@ -405,8 +405,9 @@ function unknownOrigin(finding: Finding, evidence: IndexedEvent[], access: WmiAc
 /** Security 4662 accesses to a WMI namespace on the host in the proximity window, latest first. */
 function wmiAccessNear(index: EventIndex, hostKey: string, createdEpoch: number | null): WmiAccessEntry[] {
   if (createdEpoch === null) return [];
-  return index.wmiAccess
-    .filter((entry) => entry.hostKey === hostKey && inWindow(entry.epoch, createdEpoch, DEFAULTS.proximityBeforeMs, DEFAULTS.proximityAfterMs))
+  return index
+    .wmiAccessOn(hostKey)
+    .filter((entry) => inWindow(entry.epoch, createdEpoch, DEFAULTS.proximityBeforeMs, DEFAULTS.proximityAfterMs))
     .sort((a, b) => b.epoch - a.epoch);
 }
 
@@ -527,8 +528,7 @@ function mofPathOf(commandLine: string): string | null {
 function mofTextFor(path: string, index: EventIndex, hostKey: string, terms: Terms, options: TraceOptions): { text: string; ref: EventRef } | null {
   const given = options.mofTexts?.get(path.toLowerCase());
   const fileName = baseName(path);
-  for (const script of index.scripts) {
-    if (script.hostKey !== hostKey) continue;
+  for (const script of index.scriptsOn(hostKey)) {
     if (mofInstances(script.text).length === 0) continue;
     if (!script.text.toLowerCase().includes(fileName) && contentScore(script.text, terms) === 0) continue;
     return { text: given ?? script.text, ref: script.ref };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EventIndex } from '../../../src/domain/origin/event-index.js';
-import { processCreated, sysmon } from './support.js';
+import { processCreated, security, sysmon } from './support.js';
 
 function child(index: number) {
   return processCreated(new Date(Date.UTC(2024, 0, 1, 10, 0, index)).toISOString(), {
@@ -35,5 +35,26 @@ describe('the event index', () => {
     expect([...index.processesOn('ws01')][0]!.commandLine).toHaveLength(10);
     expect(index.eventsSeen).toBe(1);
     expect(index.scripts).toEqual([]);
+  });
+
+  it('answers per host with exactly the entries of that host, in the order they were added, evicted ones gone', () => {
+    const index = new EventIndex({ maxProcesses: 4 });
+    const hosts = ['WS01.corp.example', 'ws02', 'WS01', 'SRV9.corp.example', 'ws02.corp.example'];
+    hosts.forEach((host, at) => {
+      const time = new Date(Date.UTC(2024, 0, 1, 10, 0, at)).toISOString();
+      index.add(processCreated(time, { guid: `{p${at}}`, pid: 10 + at, image: `C:\\p${at}.exe`, commandLine: `p${at}.exe`, parentGuid: '{x}', parentPid: 1, parentImage: 'C:\\x.exe' }, host), 'test');
+      index.add({ host, channel: 'Microsoft-Windows-PowerShell/Operational', provider: 'Microsoft-Windows-PowerShell', eventId: 4104, recordId: at, time, data: { ScriptBlockText: `Set-WmiInstance -Class __EventFilter -Arguments @{Name='f${at}'}` } }, 'test');
+      index.add(security(4662, time, { ObjectServer: 'WMI', SubjectUserName: `u${at}`, SubjectDomainName: 'CORP', SubjectLogonId: '0x1' }, host), 'test');
+    });
+    expect(index.evictedProcesses).toBe(1);
+    for (const key of ['ws01', 'ws02', 'srv9', 'nohost']) {
+      expect([...index.processesOn(key)].map((entry) => entry.image)).toEqual(
+        hosts.flatMap((host, at) => (at > 0 && host.toLowerCase().startsWith(key) ? [`C:\\p${at}.exe`] : [])),
+      );
+      expect(index.scriptsOn(key)).toEqual(index.scripts.filter((script) => script.hostKey === key));
+      expect(index.wmiAccessOn(key)).toEqual(index.wmiAccess.filter((access) => access.hostKey === key));
+    }
+    expect(index.scriptsOn('ws01')).toHaveLength(2);
+    expect(index.wmiAccessOn('ws02').map((access) => access.user)).toEqual(['CORP\\u1', 'CORP\\u4']);
   });
 });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hasAutorecoverPragma, mofInstances, sidFromByteList, sysmonValue } from '../../../src/domain/origin/logged-text.js';
 
@@ -41,5 +42,21 @@ instance of __FilterToConsumerBinding { Filter = $F; Consumer = $C; };`;
     expect(instances[2]!.properties).toEqual({ Filter: '$F', Consumer: '$C' });
     expect(hasAutorecoverPragma(text)).toBe(true);
     expect(hasAutorecoverPragma('instance of X { Name = "#pragma autorecover"; };')).toBe(false);
+  });
+
+  it('reads any MOF string back exactly as written, escapes and all, and no instance from an unterminated one', () => {
+    const escaped = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\t/g, '\\t');
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom('a', 'Z', ' ', ';', '}', '"', '\\', '\n', '\t', 'n', 't', 'é'), { maxLength: 60 }), fc.string({ maxLength: 8 }), (chars, tail) => {
+        const value = chars.join('');
+        const [instance] = mofInstances(`instance of X { Name = "${escaped(value)}"; Other = "${escaped(tail)}" "${escaped(value)}"; };`);
+        expect(instance!.properties).toEqual({ Name: value, Other: tail + value });
+        expect(mofInstances(`instance of X { Name = "${escaped(value)}`)).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+    // An escape the reader does not know stands for its character; one at the very end ends nothing.
+    expect(mofInstances('instance of X { A = "a\\qb\\"c"; };')[0]!.properties).toEqual({ A: 'aqb"c' });
+    expect(mofInstances('instance of X { A = "ab\\')).toEqual([]);
   });
 });
