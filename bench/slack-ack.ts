@@ -20,7 +20,10 @@
  * same bursts are first sent to a bare node:http server (the floor), so the receiver's own share can
  * be told from the machine's. Each server's CPU time per request in the later bursts (user + system,
  * from /proc, 10 ms ticks, the post-ack work and the pauses between bursts included) is reported
- * too: on a machine shared with other benchmarks it drifts much less than latency does.
+ * too: on a machine shared with other benchmarks it drifts much less than latency does. It is given
+ * twice: for the whole process (V8's compiler and GC helper threads included) and for its main
+ * thread alone, the event loop that serves every request of a burst one after the other, which is
+ * what a burst's last acknowledgement waits for.
  *
  *   npx tsx bench/slack-ack.ts        (SLACK_ACK_BURSTS=6  SLACK_ACK_BURST_SIZE=100)
  *   SLACK_ACK_RECEIVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npx tsx bench/slack-ack.ts   (profile the receiver)
@@ -62,6 +65,9 @@ export interface SlackAckBenchResult {
   /** CPU the receiver process used per request in the later bursts (from /proc; 10 ms ticks). */
   receiverCpuMsPerRequest: number;
   floorCpuMsPerRequest: number;
+  /** The same for the process's main thread alone (its event loop). */
+  receiverLoopCpuMsPerRequest: number;
+  floorLoopCpuMsPerRequest: number;
   queuedAcks: number;
   hostJobsInRedis: number;
   redisVersion: string;
@@ -166,6 +172,8 @@ interface ServerChild {
   url: URL;
   /** CPU time (user + system) the process has used so far, from /proc (Linux), in ms. */
   cpuMs(): number;
+  /** The same for its main thread (the event loop). */
+  loopCpuMs(): number;
   stop(): Promise<void>;
 }
 
@@ -183,18 +191,21 @@ async function startServerChild(args: string[]): Promise<ServerChild> {
       createInterface({ input: child.stdout! }).once('line', (line) => resolve(new URL(line.trim())));
       child.once('exit', (code) => reject(new Error(`the server process (${args[0]}) exited with ${code} before listening`)));
     });
-    return { url, stop, cpuMs: () => processCpuMs(child.pid!) };
+    return { url, stop, cpuMs: () => processCpuMs(`/proc/${child.pid!}/stat`), loopCpuMs: () => processCpuMs(`/proc/${child.pid!}/task/${child.pid!}/stat`) };
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
   }
 }
 
-/** utime + stime of a process in ms; fields 14 and 15 of /proc/<pid>/stat, in clock ticks of 10 ms (NaN without /proc). */
-function processCpuMs(pid: number): number {
+/**
+ * utime + stime in ms, fields 14 and 15 of /proc/<pid>/stat (the process) or /proc/<pid>/task/<tid>/stat
+ * (one thread), in clock ticks of 10 ms (NaN without /proc).
+ */
+function processCpuMs(statPath: string): number {
   let stat: string;
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    stat = readFileSync(statPath, 'utf8');
   } catch {
     return Number.NaN;
   }
@@ -203,9 +214,15 @@ function processCpuMs(pid: number): number {
 }
 
 /** The server's CPU per request over the bursts after the first (the pause after each burst included). */
-async function sendBursts(server: ServerChild, bursts: number, burstSize: number, tag: string): Promise<{ perBurst: number[][]; acks: Ack[]; laterCpuMsPerRequest: number }> {
+async function sendBursts(
+  server: ServerChild,
+  bursts: number,
+  burstSize: number,
+  tag: string,
+): Promise<{ perBurst: number[][]; acks: Ack[]; laterCpuMsPerRequest: number; laterLoopCpuMsPerRequest: number }> {
   const { url } = server;
   let cpuAfterFirst = server.cpuMs();
+  let loopCpuAfterFirst = server.loopCpuMs();
   const perBurst: number[][] = [];
   const all: Ack[] = [];
   for (let burst = 0; burst < bursts; burst += 1) {
@@ -217,9 +234,18 @@ async function sendBursts(server: ServerChild, bursts: number, burstSize: number
     all.push(...acks);
     perBurst.push(acks.map((ack) => ack.ms));
     await new Promise((resolve) => setTimeout(resolve, 300));
-    if (burst === 0) cpuAfterFirst = server.cpuMs();
+    if (burst === 0) {
+      cpuAfterFirst = server.cpuMs();
+      loopCpuAfterFirst = server.loopCpuMs();
+    }
   }
-  return { perBurst, acks: all, laterCpuMsPerRequest: round((server.cpuMs() - cpuAfterFirst) / Math.max(1, (bursts - 1) * burstSize), 3) };
+  const laterRequests = Math.max(1, (bursts - 1) * burstSize);
+  return {
+    perBurst,
+    acks: all,
+    laterCpuMsPerRequest: round((server.cpuMs() - cpuAfterFirst) / laterRequests, 3),
+    laterLoopCpuMsPerRequest: round((server.loopCpuMs() - loopCpuAfterFirst) / laterRequests, 3),
+  };
 }
 
 export async function runSlackAckBench(options: { bursts?: number; burstSize?: number } = {}): Promise<SlackAckBenchResult> {
@@ -237,7 +263,7 @@ export async function runSlackAckBench(options: { bursts?: number; burstSize?: n
 
     const receiver = await startServerChild(['--serve', redis.url, prefix, evidenceDir]);
     children.push(receiver);
-    const { perBurst, acks, laterCpuMsPerRequest } = await sendBursts(receiver, bursts, burstSize, 'ack');
+    const { perBurst, acks, laterCpuMsPerRequest, laterLoopCpuMsPerRequest } = await sendBursts(receiver, bursts, burstSize, 'ack');
     const queuedAcks = acks.filter((ack) => /hunt \*TH-WMI-\d{8}-\d+\* queued/.test(ack.text)).length;
     const check = new Redis(redis.url);
     const hostJobsInRedis = (await check.zcard(`${prefix}:q:hunt:prioritized`)) + (await check.llen(`${prefix}:q:hunt:wait`));
@@ -256,6 +282,8 @@ export async function runSlackAckBench(options: { bursts?: number; burstSize?: n
       floorLaterBursts: floorLater,
       receiverCpuMsPerRequest: laterCpuMsPerRequest,
       floorCpuMsPerRequest: floor.laterCpuMsPerRequest,
+      receiverLoopCpuMsPerRequest: laterLoopCpuMsPerRequest,
+      floorLoopCpuMsPerRequest: floor.laterLoopCpuMsPerRequest,
       queuedAcks,
       hostJobsInRedis,
       redisVersion: redis.version,

@@ -37,6 +37,19 @@ export interface HuntRequest {
   trigger?: { source: string; alertId: string; summary: string; rule?: string };
   /** Where progress and the report go. */
   slack?: SlackThread;
+  /**
+   * The caller's own keys, written in the same atomic step that opens the hunt so they cost no round
+   * trip of their own (a Slack delivery's replay guard, the channel's last hunt). `once` is claimed
+   * only if absent: when it was claimed before, nothing at all is written and startHunt throws
+   * E_CONFLICT with details `{ replayed: true }`. `remember` is set to the hunt id (the earlier
+   * hunt's for a duplicate). Not for alert-started hunts, which open in steps (E_BAD_INPUT).
+   */
+  openedWith?: { once?: ExpiringKey; remember?: ExpiringKey };
+}
+
+export interface ExpiringKey {
+  key: string;
+  ttlSeconds: number;
 }
 
 export type HuntStatus = 'queued' | 'running' | 'completed' | 'partial' | 'failed';

@@ -98,6 +98,7 @@ export class HuntEngine implements Engine {
     });
     let huntId: string;
     if (request.trigger && this.deps.settings.alertHostWindowSeconds > 0) {
+      if (request.openedWith) throw new CodedError(ErrorCode.BadInput, 'an alert-started hunt opens in steps and writes no keys of the caller with it', { field: 'openedWith' });
       // An alert's hunt claims its hosts' windows between the id and the record, so it keeps its steps.
       huntId = await store.hunts.nextHuntId(now);
       if (request.idempotencyKey) {
@@ -118,11 +119,12 @@ export class HuntEngine implements Engine {
       await store.hunts.create({ huntId, ...meta });
       await store.audit.append(startedEntry(huntId));
     } else {
-      // Everything else is one round trip: id, idempotency claim, record and audit entry in one script.
+      // Everything else is one round trip: the caller's keys, id, idempotency claim, record and audit entry in one script.
       const opened = await store.hunts.open({
         meta,
         auditFields: store.audit.entryFields(startedEntry('')),
         ...(request.idempotencyKey ? { idempotency: { key: request.idempotencyKey, ttlSeconds: IDEMPOTENCY_TTL_SECONDS } } : {}),
+        ...request.openedWith,
       });
       if (opened.deduplicated) return opened;
       huntId = opened.huntId;

@@ -1,4 +1,4 @@
-import type { Actor, Engine } from '../app/engine.js';
+import type { Actor, Engine, ExpiringKey } from '../app/engine.js';
 import { CodedError, ErrorCode, asCodedError } from '../errors.js';
 import { type SlackMessage, section } from './block-kit.js';
 import { type WmiCommand, parseCommand, usageText } from './command-grammar.js';
@@ -32,6 +32,11 @@ export interface CommandContext {
   reply: Reply;
   /** Slack's id of this delivery (trigger or event id): a repeat of it returns the same hunt. */
   requestKey?: string;
+  /**
+   * The delivery's replay-guard claim when the caller has not made it yet: a hunt makes it as it
+   * opens, and a replay is acknowledged with nothing, as the guard answers one.
+   */
+  replayClaim?: ExpiringKey;
 }
 
 export function textMessage(text: string): SlackMessage {
@@ -95,9 +100,15 @@ async function startHunt(command: Extract<WmiCommand, { name: 'hunt' }>, context
       requestedBy: context.actor,
       slack: { channel: context.channel, ...(context.threadTs ? { threadTs: context.threadTs } : {}) },
       ...(context.requestKey ? { idempotencyKey: context.requestKey } : {}),
+      // The channel's last hunt is written as the hunt opens: no round trip of its own after the acknowledgement.
+      openedWith: { remember: deps.ledger.rememberedKey(lastHuntOf(context.channel)), ...(context.replayClaim ? { once: context.replayClaim } : {}) },
     });
   } catch (error) {
     const coded = asCodedError(error);
+    if (context.replayClaim && coded.code === ErrorCode.Conflict && coded.details.replayed === true) {
+      await context.reply.acknowledge(null);
+      return;
+    }
     if (coded.code === ErrorCode.Internal) deps.onError(error, '/wmi hunt');
     await context.reply.acknowledge(textMessage(`:x: hunt *not* queued: ${plain(coded.message, 1_000)} (${coded.code})`));
     return;
@@ -110,18 +121,17 @@ async function startHunt(command: Extract<WmiCommand, { name: 'hunt' }>, context
         : `:mag: hunt *${started.huntId}* queued for ${what}; progress follows in this channel.`,
     ),
   );
-  try {
-    await deps.ledger.remember(`last-hunt:${context.channel}`, started.huntId);
-  } catch (error) {
-    deps.onError(error, `remembering hunt ${started.huntId}`);
-  }
+}
+
+function lastHuntOf(channel: string): string {
+  return `last-hunt:${channel}`;
 }
 
 async function answer(command: Exclude<WmiCommand, { name: 'hunt' | 'help' }>, context: CommandContext, deps: CommandDeps): Promise<void> {
   const { engine } = deps;
   switch (command.name) {
     case 'status': {
-      const huntId = command.huntId ?? (await deps.ledger.recall(`last-hunt:${context.channel}`));
+      const huntId = command.huntId ?? (await deps.ledger.recall(lastHuntOf(context.channel)));
       if (!huntId) throw new CodedError(ErrorCode.NotFound, 'no hunt was started from this channel yet; give a hunt id', {});
       const hunt = await engine.getHunt(huntId);
       if (!hunt) throw new CodedError(ErrorCode.NotFound, `hunt ${huntId} not found`, { huntId });

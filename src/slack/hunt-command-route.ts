@@ -12,7 +12,7 @@ import type { Reply } from './reply.js';
 
 /**
  * `/wmi hunt` over HTTP on a thin path in front of Bolt: read the raw body, verify the signature
- * (Bolt's rules, request-signature.ts), claim the request id, start the hunt and write the acknowledgement, without
+ * (Bolt's rules, request-signature.ts), start the hunt (whose open script claims the request id) and write the acknowledgement, without
  * Bolt's generic event processing (its middleware chain, listener matching, conversation store),
  * which cost more than the hunt itself. Every other request, and every other command, is handed to
  * Bolt untouched, with the body already read (Bolt takes it from `rawBody`). The acknowledgement is
@@ -115,27 +115,14 @@ async function handleHunt(form: URLSearchParams, command: HuntCommand, response:
     else response.writeHead(200).end();
     onAcknowledged();
   };
+  // The replay guard's claim is made by the hunt's open script, in the same round trip.
   const requestId = slackRequestId(fields);
-  if (requestId !== null) {
-    let first: boolean;
-    try {
-      first = await options.guard.firstSeen(requestId);
-    } catch (error) {
-      options.onError(error, 'replay guard');
-      acknowledge(textMessage(':x: wmi-hunter cannot reach its store right now; nothing was done.'));
-      return;
-    }
-    if (!first) {
-      acknowledge(null);
-      return;
-    }
-  }
   const userId = fields.user_id ?? '';
   const channel = fields.channel_id ?? '';
   const actor: Actor = { kind: 'slack', id: userId, ...(fields.user_name ? { displayName: fields.user_name } : {}), from: channel };
   const reply = httpAckReply(acknowledge, fields.response_url ?? null, options.fetch);
   const requestKey = `slack-${fields.team_id}-${fields.trigger_id}`;
-  await runParsedCommand(command, { actor, channel, reply, requestKey }, options.commandDeps);
+  await runParsedCommand(command, { actor, channel, reply, requestKey, ...(requestId === null ? {} : { replayClaim: options.guard.claimOf(requestId) }) }, options.commandDeps);
 }
 
 /** The acknowledgement is the HTTP response; later private answers go to the command's response_url. */

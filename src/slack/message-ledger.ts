@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { ExpiringKey } from '../app/engine.js';
 import { CodedError, ErrorCode } from '../errors.js';
 
 /**
@@ -55,12 +56,16 @@ export class SlackMessageLedger {
     await this.redis.hdel(this.key(subject), `once:${flag}`);
   }
 
-  async remember(name: string, value: string): Promise<void> {
-    await this.redis.set(`${this.keyPrefix}:slack:${name}`, value, 'EX', this.retentionSeconds);
+  /**
+   * Where a value `recall(name)` reads is kept; a hunt writes its id there as it opens
+   * (HuntRequest.openedWith.remember), in the same round trip.
+   */
+  rememberedKey(name: string): ExpiringKey {
+    return { key: `${this.keyPrefix}:slack:${name}`, ttlSeconds: this.retentionSeconds };
   }
 
   async recall(name: string): Promise<string | null> {
-    return this.redis.get(`${this.keyPrefix}:slack:${name}`);
+    return this.redis.get(this.rememberedKey(name).key);
   }
 
   /** Runs `work` while holding the subject's lock, waiting for it if another process holds it. */

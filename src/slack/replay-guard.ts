@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { ExpiringKey } from '../app/engine.js';
 
 /**
  * Slack's signature binds a request to a timestamp (5-minute window) but not to a single use: the
@@ -17,8 +18,14 @@ export class ReplayGuard {
 
   /** True the first time `requestId` is seen within the window, false for every repeat. */
   async firstSeen(requestId: string): Promise<boolean> {
-    const claimed = await this.redis.set(`${this.keyPrefix}:slack:seen:${requestId}`, '1', 'EX', this.ttlSeconds, 'NX');
+    const { key, ttlSeconds } = this.claimOf(requestId);
+    const claimed = await this.redis.set(key, '1', 'EX', ttlSeconds, 'NX');
     return claimed === 'OK';
+  }
+
+  /** The same claim for a hunt to make as it opens (HuntRequest.openedWith.once): one round trip for both. */
+  claimOf(requestId: string): ExpiringKey {
+    return { key: `${this.keyPrefix}:slack:seen:${requestId}`, ttlSeconds: this.ttlSeconds };
   }
 }
 

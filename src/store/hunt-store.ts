@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Actor, HuntRequest, HuntStatus, HuntSummary, SlackThread } from '../app/engine.js';
+import type { Actor, ExpiringKey, HuntRequest, HuntStatus, HuntSummary, SlackThread } from '../app/engine.js';
 import { CodedError, ErrorCode } from '../errors.js';
 import { RISK_LEVELS, type Finding, type RiskLevel } from '../domain/finding.js';
 import { LuaScript } from './lua-script.js';
@@ -75,14 +75,31 @@ export class HuntStore {
   }
 
   /**
-   * Opens a hunt in one round trip (one atomic script): the next hunt id, the idempotency claim, the
-   * record, its index entry and its audit entry (whose target and huntId become the new id). A key
-   * claimed before returns the earlier hunt and writes nothing else.
+   * Opens a hunt in one round trip (one atomic script): the caller's once-key, the next hunt id, the
+   * idempotency claim, the record, its index entry, its audit entry (whose target and huntId become
+   * the new id) and the caller's key remembering the hunt id. A key claimed before returns the earlier
+   * hunt and writes nothing else but the remembered id; a once-key claimed before (a replayed
+   * request) writes nothing and throws E_CONFLICT with details `{ replayed: true }`.
    */
-  async open(input: { meta: Omit<HuntMeta, 'huntId'>; auditFields: string[]; idempotency?: { key: string; ttlSeconds: number } }): Promise<{ huntId: string; deduplicated: boolean }> {
-    const { meta, idempotency } = input;
+  async open(input: {
+    meta: Omit<HuntMeta, 'huntId'>;
+    auditFields: string[];
+    idempotency?: { key: string; ttlSeconds: number };
+    once?: ExpiringKey;
+    remember?: ExpiringKey;
+  }): Promise<{ huntId: string; deduplicated: boolean }> {
+    const { meta, idempotency, once, remember } = input;
+    // The script takes a key only with a TTL above 0; a key given with none would never expire.
+    const positiveTtl = (key: { ttlSeconds: number } | undefined) => {
+      if (!key) return 0;
+      if (!Number.isInteger(key.ttlSeconds) || key.ttlSeconds <= 0) throw new CodedError(ErrorCode.BadInput, 'a key written with a hunt needs a whole number of seconds to live, above 0', { ttlSeconds: key.ttlSeconds });
+      return key.ttlSeconds;
+    };
     const day = meta.createdAt.slice(0, 10).replaceAll('-', '');
-    const keys = [this.keys.huntSequence(day), this.keys.huntIndex(), this.keys.audit(), ...(idempotency ? [this.keys.huntIdempotency(idempotency.key)] : [])];
+    const keys = [this.keys.huntSequence(day), this.keys.huntIndex(), this.keys.audit()];
+    if (idempotency) keys.push(this.keys.huntIdempotency(idempotency.key));
+    if (once) keys.push(once.key);
+    if (remember) keys.push(remember.key);
     const [outcome, huntId] = (await openHuntScript.run(this.redis, keys, [
       `TH-WMI-${day}-`,
       HUNT_ID_DIGITS,
@@ -90,9 +107,12 @@ export class HuntStore {
       JSON.stringify(meta),
       meta.hosts.length,
       Date.parse(meta.createdAt),
-      idempotency?.ttlSeconds ?? 0,
+      positiveTtl(idempotency),
+      positiveTtl(once),
+      positiveTtl(remember),
       ...input.auditFields,
     ])) as [string, string];
+    if (outcome === 'claimed') throw new CodedError(ErrorCode.Conflict, 'this request was received before; nothing was done', { replayed: true });
     if (outcome === 'conflict') throw new CodedError(ErrorCode.Conflict, `hunt ${huntId} already exists`, { huntId });
     return { huntId, deduplicated: outcome === 'duplicate' };
   }
@@ -126,14 +146,15 @@ export class HuntStore {
   /**
    * Records several hosts' outcomes in one atomic script (a batch job's finished hosts): each host
    * once, whichever attempt or job gets there first, with the audit entry of its evidence (stream
-   * fields from AuditLog.entryFields). `recorded[i]` says whether entry i was new.
+   * fields from AuditLog.entryFields). `recorded[i]` says whether entry i was new. `findingsJson`,
+   * when given, is `JSON.stringify(findings)` made by the caller (who keeps its parts).
    */
   async recordHostResults(
     huntId: string,
-    entries: Array<{ result: HostResult; findings: Finding[]; auditFields?: string[] }>,
+    entries: Array<{ result: HostResult; findings: Finding[]; findingsJson?: string; auditFields?: string[] }>,
   ): Promise<Omit<HostProgress, 'recorded'> & { recorded: boolean[] }> {
     const args: Array<string | number> = [];
-    for (const { result, findings, auditFields = [] } of entries) {
+    for (const { result, findings, findingsJson, auditFields = [] } of entries) {
       const riskCounts = new Map<RiskLevel, number>();
       for (const finding of findings) {
         if (!finding.benign) riskCounts.set(finding.riskLevel, (riskCounts.get(finding.riskLevel) ?? 0) + 1);
@@ -142,7 +163,7 @@ export class HuntStore {
         result.host,
         JSON.stringify(result),
         result.outcome,
-        findings.length > 0 ? JSON.stringify(findings) : '',
+        findings.length > 0 ? (findingsJson ?? JSON.stringify(findings)) : '',
         result.error ? JSON.stringify({ host: result.host, ...result.error }) : '',
         [...riskCounts].map(([level, count]) => `${level}=${count}`).join(','),
         auditFields.length,
@@ -168,6 +189,12 @@ export class HuntStore {
     if (hosts.length === 0) return new Set();
     const results = await this.redis.hmget(this.keys.huntHosts(huntId), ...hosts);
     return new Set(hosts.filter((_, index) => results[index] !== null));
+  }
+
+  /** The stored result texts of these hosts (null where none is recorded). */
+  async hostResultTexts(huntId: string, hosts: string[]): Promise<Array<string | null>> {
+    if (hosts.length === 0) return [];
+    return this.redis.hmget(this.keys.huntHosts(huntId), ...hosts);
   }
 
   async getHostResults(huntId: string): Promise<HostResult[]> {

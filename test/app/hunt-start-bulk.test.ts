@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { HuntNotifications } from '../../src/app/notifications.js';
+import { ErrorCode } from '../../src/errors.js';
 import { jobIds } from '../../src/queue/queue-names.js';
 import { engineHarness, type EngineHarness } from './engine-harness.js';
 import { redisAvailable } from './redis-harness.js';
@@ -59,5 +60,33 @@ describe.skipIf(!redisAvailable)('hunts started together', () => {
     );
     expect(results.map((result) => result.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((await harness.queues.hunt.getWaiting()).map((job) => (job.data as { host: string }).host).sort()).toEqual(['fine01', 'fine02']);
+  });
+
+  it('write the caller’s keys in the same step that opens the hunt, and a replayed claim starts and queues nothing', async () => {
+    harness = await engineHarness({ notifications });
+    const { prefix } = harness.context;
+    const openedWith = { once: { key: `${prefix}:slack:seen:command:T1:trigger-7`, ttlSeconds: 900 }, remember: { key: `${prefix}:slack:last-hunt:C1`, ttlSeconds: 3_600 } };
+    const first = await harness.engine.startHunt({ hosts: ['claimed01'], requestedBy: requester, idempotencyKey: 'slack-T1-trigger-7', openedWith });
+    expect(await harness.context.redis.get(openedWith.remember.key)).toBe(first.huntId);
+    const replay = harness.engine.startHunt({ hosts: ['claimed01'], requestedBy: requester, idempotencyKey: 'slack-T1-trigger-7', openedWith });
+    await expect(replay).rejects.toMatchObject({ code: ErrorCode.Conflict, details: { replayed: true } });
+    expect(await harness.queues.hunt.getWaitingCount()).toBe(1);
+    expect(await harness.queues.notify.getWaitingCount()).toBe(1);
+    expect((await harness.store.audit.list()).filter((entry) => entry.action === 'hunt.started')).toHaveLength(1);
+  });
+
+  it('refuse caller’s keys on an alert-started hunt, which opens in steps, before anything is written', async () => {
+    harness = await engineHarness();
+    const { prefix } = harness.context;
+    const attempt = harness.engine.startHunt({
+      hosts: ['alerted01'],
+      requestedBy: requester,
+      trigger: { source: 'splunk', alertId: 'a1', summary: 'Sysmon 20' },
+      openedWith: { remember: { key: `${prefix}:remembered`, ttlSeconds: 60 } },
+    });
+    await expect(attempt).rejects.toMatchObject({ code: ErrorCode.BadInput });
+    expect(await harness.context.redis.exists(`${prefix}:remembered`)).toBe(0);
+    expect(await harness.queues.hunt.count()).toBe(0);
+    expect(await harness.store.audit.list()).toHaveLength(0);
   });
 });

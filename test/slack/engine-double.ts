@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { ApprovalRequest, Engine, HuntRequest, HuntSummary } from '../../src/app/engine.js';
 import type { Finding, Report } from '../../src/domain/finding.js';
 import { CodedError, ErrorCode } from '../../src/errors.js';
@@ -5,7 +6,9 @@ import { CodedError, ErrorCode } from '../../src/errors.js';
 /**
  * An in-memory Engine for the Slack edge's own tests: it records every call and answers from what
  * the test put in it. It does not judge approvals; a test scripts `decideWith` to play the engine's
- * verdict. The scenario tests use the real engine on Redis instead.
+ * verdict. The keys a hunt request asks to write as it opens (the replay guard's claim, the channel's
+ * last hunt) it writes on the Redis the harness attaches, as the real engine does. The scenario tests
+ * use the real engine on Redis instead.
  */
 export interface EngineCall {
   method: keyof Engine;
@@ -19,6 +22,10 @@ export class EngineDouble implements Engine {
   readonly approvals = new Map<string, ApprovalRequest>();
   private sequence = 0;
   startHuntError: Error | null = null;
+  /** Where the keys a hunt opens with go (the harness attaches its own). */
+  redis: Redis | null = null;
+  /** Hunts refused because their replay-guard claim was made before (not in `calls`). */
+  replaysRefused = 0;
   decideWith: (approval: ApprovalRequest, input: Parameters<Engine['decide']>[0]) => ApprovalRequest = (approval, input) => ({
     ...approval,
     decisions: [...approval.decisions, { actor: input.actor, decision: input.decision, reason: input.reason ?? null, at: '2026-11-29T12:00:00.000Z' }],
@@ -30,10 +37,18 @@ export class EngineDouble implements Engine {
   }
 
   async startHunt(request: HuntRequest): Promise<{ huntId: string; deduplicated: boolean }> {
+    const { once, remember } = request.openedWith ?? {};
+    if ((once || remember) && !this.redis) throw new Error('EngineDouble: attach a Redis to write the keys a hunt opens with');
+    if (once && (await this.redis!.set(once.key, '1', 'EX', once.ttlSeconds, 'NX')) !== 'OK') {
+      // Like the real engine, a replay does nothing: it is counted apart from the calls that act.
+      this.replaysRefused += 1;
+      throw new CodedError(ErrorCode.Conflict, 'this request was received before; nothing was done', { replayed: true });
+    }
     this.calls.push({ method: 'startHunt', input: request });
     if (this.startHuntError) throw this.startHuntError;
     this.sequence += 1;
     const huntId = `TH-WMI-20261129-${String(this.sequence).padStart(3, '0')}`;
+    if (remember) await this.redis!.set(remember.key, huntId, 'EX', remember.ttlSeconds);
     this.hunts.set(huntId, {
       huntId,
       status: 'queued',

@@ -7,6 +7,7 @@ import type { UploadIntake } from '../../src/app/upload-intake.js';
 import { VIEW_DENY_REASON } from '../../src/slack/approval-blocks.js';
 import { createSlackApp, type SlackApp, type SlackAppConfig } from '../../src/slack/slack-app.js';
 import { FakeSlack, startFakeSlack } from '../support/fake-slack.js';
+import { EngineDouble } from './engine-double.js';
 import { REDIS_URL } from '../support/services.js';
 import { TEST_SIGNING_SECRET, buildSignedRequest, interactionBody, postSigned, slashCommandBody, type SlackResponse } from '../support/slack-signing.js';
 
@@ -42,6 +43,7 @@ export async function startSlackHarness(
   const fake = shared.fake ?? (await startFakeSlack());
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
   const prefix = shared.prefix ?? `test-slack-${randomUUID()}`;
+  if (engine instanceof EngineDouble) engine.redis = redis;
   const slack = await createSlackApp({
     engine,
     mode: 'http',

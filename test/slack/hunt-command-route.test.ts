@@ -7,6 +7,7 @@ import { createSlackApp } from '../../src/slack/slack-app.js';
 import { REDIS_URL, requireService, tcpReachable } from '../support/services.js';
 import { startFakeSlack } from '../support/fake-slack.js';
 import { TEST_SIGNING_SECRET, buildSignedRequest, postSigned, slashCommandBody } from '../support/slack-signing.js';
+import { type EngineHarness, engineHarness } from '../app/engine-harness.js';
 import { EngineDouble } from './engine-double.js';
 import { FAKE_BOT_TOKEN, type SlackHarness, startSlackHarness } from './harness.js';
 
@@ -71,11 +72,12 @@ describe.skipIf(!redisAvailable)('/wmi hunt on the thin HTTP path in front of Bo
 });
 
 describe.skipIf(!redisAvailable)('/wmi hunt when Redis cannot be reached', () => {
-  it('says so in the acknowledgement and starts nothing', async () => {
+  it('says in the acknowledgement that the hunt was not queued, and starts nothing', async () => {
     const fake = await startFakeSlack();
     const unreachable = new Redis('redis://127.0.0.1:1', { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => null });
     unreachable.on('error', () => undefined);
     const engine = new EngineDouble();
+    engine.redis = unreachable;
     const slack = await createSlackApp({
       engine,
       mode: 'http',
@@ -89,9 +91,9 @@ describe.skipIf(!redisAvailable)('/wmi hunt when Redis cannot be reached', () =>
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slack/events`;
       const response = await postSigned(url, buildSignedRequest(slashCommandBody({ text: 'hunt host01' })));
       expect(response.status).toBe(200);
-      expect(ackText(response.json)).toContain('cannot reach its store');
-      expect(ackText(response.json)).toContain('nothing was done');
-      expect(engine.callsOf('startHunt')).toHaveLength(0);
+      expect(ackText(response.json)).toContain('hunt *not* queued');
+      expect(ackText(response.json)).toContain('(E_INTERNAL)');
+      expect(engine.hunts.size).toBe(0);
     } finally {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -116,6 +118,7 @@ describe.skipIf(!redisAvailable)('the Slack listener ahead of express', () => {
     engine = new EngineDouble();
     fake = await startFakeSlack();
     redis = new Redis(REDIS_URL);
+    engine.redis = redis;
     slack = await createSlackApp({
       engine,
       mode: 'http',
@@ -181,5 +184,54 @@ describe.skipIf(!redisAvailable)('the Slack listener ahead of express', () => {
     expect(engine.callsOf('startHunt')).toHaveLength(0);
     expect(handedOn).toEqual([]);
     expect(answered).toEqual([401, 401]);
+  });
+});
+
+describe.skipIf(!redisAvailable)('/wmi hunt on the real engine: the replay guard claimed by the hunt’s open script', () => {
+  let engine: EngineHarness;
+  let harness: SlackHarness;
+
+  beforeAll(async () => {
+    engine = await engineHarness();
+    harness = await startSlackHarness(engine.engine);
+  });
+  afterAll(async () => {
+    await harness?.close();
+    await engine?.close();
+  });
+
+  it('refuses a replayed request with an empty acknowledgement: one hunt, one host job, one audit entry', async () => {
+    const signed = buildSignedRequest(slashCommandBody({ text: 'hunt replayed01.corp.example', triggerId: `trigger-${randomUUID()}`, channelId: 'CREPLAY01' }));
+    const first = await postSigned(harness.url, signed);
+    const replay = await postSigned(harness.url, signed);
+    const huntId = /hunt \*(TH-WMI-\d{8}-\d+)\* queued/.exec(ackText(first.json))?.[1];
+    expect(huntId).toBeDefined();
+    expect(replay.status).toBe(200);
+    expect(ackText(replay.json)).toBe('');
+    expect((await engine.queues.hunt.getWaiting()).filter((job) => (job.data as { host: string }).host === 'replayed01.corp.example')).toHaveLength(1);
+    expect((await engine.store.audit.list()).filter((entry) => entry.action === 'hunt.started' && entry.huntId === huntId)).toHaveLength(1);
+    expect(await harness.redis.get(`${harness.prefix}:slack:last-hunt:CREPLAY01`)).toBe(huntId);
+  });
+
+  it('under a burst of requests each sent twice at once, queues each hunt once and acknowledges each once as queued', async () => {
+    const hosts = Array.from({ length: 20 }, (_, index) => `twice${index}.corp.example`);
+    const signed = hosts.map((host) => buildSignedRequest(slashCommandBody({ text: `hunt ${host}`, triggerId: `trigger-${randomUUID()}` })));
+    const acks = await Promise.all(signed.flatMap((request) => [postSigned(harness.url, request), postSigned(harness.url, request)]));
+    for (const [index, host] of hosts.entries()) {
+      const pair = [acks[2 * index]!, acks[2 * index + 1]!].map((ack) => ackText(ack.json));
+      expect(pair.filter((text) => text.includes(`queued for \`${host}\``))).toHaveLength(1);
+      expect(pair.filter((text) => text === '')).toHaveLength(1);
+    }
+    const queued = (await engine.queues.hunt.getWaiting()).map((job) => (job.data as { host: string }).host).filter((host) => host.startsWith('twice'));
+    expect(queued.sort()).toEqual([...hosts].sort());
+  });
+
+  it('starts a new hunt for the same text under a new trigger id, and remembers it as the channel’s last', async () => {
+    const command = () => harness.command('hunt again01.corp.example', { channelId: 'CAGAIN001' });
+    const ids = [ackText((await command()).json), ackText((await command()).json)].map((text) => /\*(TH-WMI-\d{8}-\d+)\* queued/.exec(text)?.[1]);
+    expect(ids[0]).toBeDefined();
+    expect(ids[1]).toBeDefined();
+    expect(ids[1]).not.toBe(ids[0]);
+    expect(await harness.redis.get(`${harness.prefix}:slack:last-hunt:CAGAIN001`)).toBe(ids[1]);
   });
 });

@@ -61,6 +61,7 @@ describe.skipIf(!redisAvailable)('the Bolt app over HTTP with real request signi
 
     it('acts once on a replayed identical signed request', async () => {
       const signed = buildSignedRequest(slashCommandBody({ text: 'hunt host01', triggerId: 'trigger-replayed-1' }));
+      const refusedBefore = engine.replaysRefused;
       const first = await postSigned(harness.url, signed);
       const replay = await postSigned(harness.url, signed);
       expect(first.status).toBe(200);
@@ -68,6 +69,7 @@ describe.skipIf(!redisAvailable)('the Bolt app over HTTP with real request signi
       expect(replay.status).toBe(200);
       expect(ackText(replay.json)).toBe('');
       expect(engine.callsOf('startHunt')).toHaveLength(1);
+      expect(engine.replaysRefused - refusedBefore).toBe(1);
     });
 
     it('signs like Slack: the example from the request-signing documentation', () => {

@@ -90,4 +90,44 @@ describe.skipIf(!redisAvailable)('HuntStore.open (id, idempotency claim, record 
     expect(await context.redis.exists(store.keys.huntIdempotency('k-conflict'))).toBe(0);
     expect(await store.audit.list()).toHaveLength(0);
   });
+
+  it('claims a once-key with the hunt, and for a key claimed before writes nothing at all and says it was a replay', async () => {
+    const once = { key: `${context.prefix}:slack:seen:command:TFAKE01:trigger-1`, ttlSeconds: 900 };
+    const first = await store.hunts.open({ meta: meta(['host01']), auditFields: store.audit.entryFields(startedEntry('')), once });
+    expect(first).toEqual({ huntId: 'TH-WMI-20261129-001', deduplicated: false });
+    const ttl = await context.redis.ttl(once.key);
+    expect(ttl).toBeGreaterThan(800);
+    expect(ttl).toBeLessThanOrEqual(900);
+
+    const replay = store.hunts.open({ meta: meta(['host01']), auditFields: store.audit.entryFields(startedEntry('')), once, idempotency: { key: 'k-replay', ttlSeconds: 60 } });
+    await expect(replay).rejects.toMatchObject({ code: ErrorCode.Conflict, details: { replayed: true } });
+    expect(await context.redis.exists(store.keys.huntIdempotency('k-replay'))).toBe(0);
+    expect(await context.redis.zcard(store.keys.huntIndex())).toBe(1);
+    expect(await store.audit.list()).toHaveLength(1);
+    // No sequence number was spent on the replay: the next hunt is 002.
+    expect(await store.hunts.open({ meta: meta(['host02']), auditFields: store.audit.entryFields(startedEntry('')) })).toEqual({ huntId: 'TH-WMI-20261129-002', deduplicated: false });
+  });
+
+  it('remembers the new hunt id under the caller’s key, and the earlier hunt’s for a duplicate', async () => {
+    const remember = { key: `${context.prefix}:slack:last-hunt:CSOC0001`, ttlSeconds: 3_600 };
+    const idempotency = { key: 'k-remember', ttlSeconds: 60 };
+    const first = await store.hunts.open({ meta: meta(['host01']), auditFields: store.audit.entryFields(startedEntry('')), idempotency, remember });
+    expect(await context.redis.get(remember.key)).toBe(first.huntId);
+    expect(await context.redis.ttl(remember.key)).toBeGreaterThan(3_500);
+
+    const other = await store.hunts.open({ meta: meta(['host02']), auditFields: store.audit.entryFields(startedEntry('')), remember });
+    expect(await context.redis.get(remember.key)).toBe(other.huntId);
+    const duplicate = await store.hunts.open({ meta: meta(['host01']), auditFields: store.audit.entryFields(startedEntry('')), idempotency, remember });
+    expect(duplicate).toEqual({ huntId: first.huntId, deduplicated: true });
+    expect(await context.redis.get(remember.key)).toBe(first.huntId);
+  });
+
+  it('refuses a caller’s key without a positive whole TTL before writing anything', async () => {
+    for (const ttlSeconds of [0, -5, 1.5, Number.NaN]) {
+      const attempt = store.hunts.open({ meta: meta(['host01']), auditFields: store.audit.entryFields(startedEntry('')), remember: { key: `${context.prefix}:remembered`, ttlSeconds } });
+      await expect(attempt).rejects.toMatchObject({ code: ErrorCode.BadInput });
+    }
+    expect(await context.redis.exists(`${context.prefix}:remembered`)).toBe(0);
+    expect(await context.redis.zcard(store.keys.huntIndex())).toBe(0);
+  });
 });
