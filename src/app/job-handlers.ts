@@ -27,6 +27,7 @@ import type { HostResult, HuntMeta } from '../store/hunt-store.js';
 import type { Store } from '../store/store.js';
 import type { HuntAnalysis } from './analysis.js';
 import { HostRecorder, type HostOutcome } from './host-recorder.js';
+import { RecordedHunts } from './recorded-hunts.js';
 import type { ApprovalRequest, HuntStatus } from './engine.js';
 import { HuntEngine, SYSTEM_ACTOR, removalTargets, withoutSharedObjects } from './hunt-engine.js';
 import type { HuntNotifications } from './notifications.js';
@@ -59,6 +60,11 @@ export interface JobHandlerDeps {
   expirySweepMs?: number;
   /** The analyze-upload job (src/app/analyze-upload-job.ts), when Slack uploads are configured. */
   uploads?: { workerSpec(): WorkerSpec };
+  /**
+   * Bound of what this process keeps of the hosts it recorded, for its hunts' finalize (findings'
+   * JSON characters plus about 1 KB a host, across hunts; recorded-hunts.ts). 0 keeps nothing.
+   */
+  recordedHuntsMaxChars?: number;
   now?: () => Date;
 }
 
@@ -69,14 +75,23 @@ const PROGRESS_UPDATES = 10;
 const DEFAULT_HOSTS_AT_ONCE_PER_JOB = 25;
 const EXPIRY_SCHEDULER = 'approval-expiry';
 const HOST_LOCK_MARGIN_MS = 60_000;
+/** About 18,000 hosts of one finding of 1.7 KB each (a fleet of default subscriptions). */
+const DEFAULT_RECORDED_HUNTS_MAX_CHARS = 48 * 1024 * 1024;
 
 export class JobHandlers {
   private readonly now: () => Date;
   private readonly slots: HostSlots;
+  private readonly recordedHunts: RecordedHunts;
 
   constructor(private readonly deps: JobHandlerDeps) {
     this.now = deps.now ?? (() => new Date());
     this.slots = new HostSlots(deps.concurrency.hunt);
+    this.recordedHunts = new RecordedHunts(deps.recordedHuntsMaxChars ?? DEFAULT_RECORDED_HUNTS_MAX_CHARS);
+  }
+
+  /** What this process keeps of the hosts it recorded, waiting for their hunts' finalize (characters, as budgeted). */
+  get keptRecordedChars(): number {
+    return this.recordedHunts.keptChars;
   }
 
   workerSpecs(): WorkerSpec[] {
@@ -292,14 +307,26 @@ export class JobHandlers {
    * Records a job's finished hosts, as few writes as the pace allows: while one write is in flight
    * the next outcomes gather, then go, with their evidence's audit entries, in one atomic script. The
    * write that completes the hunt queues its finalize job (LIFO: a finished hunt's report does not
-   * wait behind the host jobs of other, larger hunts).
+   * wait behind the host jobs of other, larger hunts). The hosts a write recorded are kept for the
+   * finalize (recorded-hunts.ts), with their findings' JSON texts, made once for both.
    */
   private recorder(huntId: string): HostRecorder {
     return new HostRecorder(async (outcomes) => {
       const { store } = this.deps;
+      const findingTexts = outcomes.map(({ findings }) => findings.map((finding) => JSON.stringify(finding)));
       const progress = await store.hunts.recordHostResults(
         huntId,
-        outcomes.map(({ result, findings, audit }) => ({ result, findings, ...(audit ? { auditFields: store.audit.entryFields(audit) } : {}) })),
+        outcomes.map(({ result, findings, audit }, index) => ({
+          result,
+          findings,
+          findingsJson: `[${findingTexts[index]!.join(',')}]`,
+          ...(audit ? { auditFields: store.audit.entryFields(audit) } : {}),
+        })),
+      );
+      this.recordedHunts.add(
+        huntId,
+        outcomes.flatMap(({ result, findings }, index) => (progress.recorded[index] ? [{ result, findings, findingTexts: findingTexts[index]! }] : [])),
+        progress.done + progress.failed,
       );
       const newly = progress.recorded.filter(Boolean).length;
       const finished = progress.done + progress.failed;
@@ -321,9 +348,11 @@ export class JobHandlers {
       if (await store.hunts.finish(huntId, 'failed', this.now().toISOString())) {
         await this.deps.engine.notify({ kind: 'hunt-updated', huntId }, jobIds.notify(huntId, 'failed'));
       }
+      this.recordedHunts.drop(huntId);
     };
     return runJob(job, token, this.options(this.deps.timeoutsMs.hunt, cancel, onFinalFailure), async () => {
-      const [meta, results, findings] = await Promise.all([store.hunts.requireMeta(huntId), store.hunts.getHostResults(huntId), store.hunts.getFindings(huntId)]);
+      const meta = await store.hunts.requireMeta(huntId);
+      const { results, findings, findingTexts } = await this.recordedHosts(meta);
       const playbook = this.deps.playbooks.get(meta.playbook).playbook;
       let newFindings = 0;
       const notifications: Array<[NotifyJobData, string]> = [];
@@ -332,7 +361,7 @@ export class JobHandlers {
       for (const stepId of Object.keys(state.failures)) state.outcomes[stepId] = 'failed';
 
       await runSteps(stepsOfPhase(playbook, 'hunt'), state, async (step) => {
-        if (step.action === 'report') newFindings = await this.report(meta, results, findings, step.with.onlyNew);
+        if (step.action === 'report') newFindings = await this.report(meta, results, findings, step.with.onlyNew, findingTexts);
         else if (step.action === 'request-approval') await this.requestApprovals(meta, findings, step);
         else if (step.action === 'notify') notifications.push(...(await this.huntNotifications(meta, step.with.event)));
       });
@@ -352,13 +381,44 @@ export class JobHandlers {
         });
       }
       await store.hunts.finish(huntId, status as 'completed' | 'partial' | 'failed', this.now().toISOString());
+      this.recordedHunts.drop(huntId);
       for (const [data, jobId] of notifications) await this.deps.engine.notify(data, jobId);
       return { status };
     });
   }
 
+  /**
+   * Every host's result (in host order, whichever way they are read, so the report is the same) and
+   * the hunt's findings: those this process kept as it recorded them when it recorded every host of
+   * the hunt (with the findings' JSON texts), read back from Redis otherwise. The first and last
+   * hosts kept are checked against Redis's text of their result, so that a hunt id used again after
+   * Redis lost its data never gets the hosts of the hunt that had it before.
+   */
+  private async recordedHosts(meta: HuntMeta): Promise<{ results: HostResult[]; findings: Finding[]; findingTexts: Map<Finding, string> | null }> {
+    let kept = this.recordedHunts.covering(meta.huntId, meta.hosts);
+    if (kept && kept.length > 0) {
+      const checked = [kept[0]!, kept[kept.length - 1]!];
+      const stored = await this.deps.store.hunts.hostResultTexts(meta.huntId, checked.map(({ result }) => result.host));
+      if (checked.some(({ result }, index) => stored[index] !== JSON.stringify(result))) kept = null;
+    }
+    if (!kept) {
+      const [results, findings] = await Promise.all([this.deps.store.hunts.getHostResults(meta.huntId), this.deps.store.hunts.getFindings(meta.huntId)]);
+      return { results: results.sort(byHost), findings, findingTexts: null };
+    }
+    const hosts = kept.sort((a, b) => byHost(a.result, b.result));
+    const findings: Finding[] = [];
+    const findingTexts = new Map<Finding, string>();
+    for (const { findings: hostFindings, findingTexts: texts } of hosts) {
+      hostFindings.forEach((finding, index) => {
+        findings.push(finding);
+        findingTexts.set(finding, texts[index]!);
+      });
+    }
+    return { results: hosts.map((host) => host.result), findings, findingTexts };
+  }
+
   /** Builds and stores the report once (a retried finalize reuses it); returns how many findings were new. */
-  private async report(meta: HuntMeta, results: HostResult[], findings: Finding[], onlyNew: boolean): Promise<number> {
+  private async report(meta: HuntMeta, results: HostResult[], findings: Finding[], onlyNew: boolean, findingTexts: Map<Finding, string> | null): Promise<number> {
     const { store } = this.deps;
     const existing = await store.hunts.getReportRef(meta.huntId);
     if (existing) {
@@ -391,7 +451,7 @@ export class JobHandlers {
       findings: reported,
       problems: results.flatMap((result) => result.problems),
     });
-    const stored = await store.evidence.putJson('report', report);
+    const stored = await store.evidence.putJson('report', report, findingTexts ?? undefined);
     if (await store.hunts.setReport(meta.huntId, stored.id, stored.sha256)) {
       await store.audit.append({
         actor: SYSTEM_ACTOR,
@@ -717,6 +777,11 @@ function failedResult(host: string, error: CodedError): HostResult {
     problems: [],
     error: { code: error.code, message: error.message },
   };
+}
+
+/** Locale-independent, so the order is the same on every machine. */
+function byHost(a: HostResult, b: HostResult): number {
+  return a.host < b.host ? -1 : a.host > b.host ? 1 : 0;
 }
 
 function hostSummaryOf(result: HostResult): HostSummary {

@@ -35,11 +35,17 @@ export class EvidenceStore {
 
   constructor(private readonly root: string) {}
 
-  async putJson(kind: EvidenceKind, document: unknown): Promise<StoredEvidence> {
+  /**
+   * Stores `JSON.stringify(document)`. `knownTexts` may give the JSON text of elements of the
+   * document's long arrays (a fleet report's findings, whose texts were made when their hosts were
+   * recorded): each must be exactly `JSON.stringify(element)`, and is then used instead of encoding
+   * the element again; the stored bytes are the same either way.
+   */
+  async putJson(kind: EvidenceKind, document: unknown, knownTexts?: ReadonlyMap<unknown, string>): Promise<StoredEvidence> {
     if (!SYNCED_KINDS.has(kind)) {
       const directory = join(this.root, kind);
       const { sha256, bytes } = isLargePlainObject(document)
-        ? await this.writer.writeParts(directory, jsonParts(document))
+        ? await this.writer.writeParts(directory, jsonParts(document, knownTexts))
         : await this.writer.write(directory, JSON.stringify(document));
       return { id: `${kind}-${sha256}`, kind, sha256, bytes };
     }
@@ -114,9 +120,10 @@ function isLargePlainObject(document: unknown): document is Record<string, unkno
 
 /**
  * The text of JSON.stringify(document), byte for byte, in parts of about PART_CHARS: the top-level
- * members in order, long arrays among them encoded a slice at a time.
+ * members in order, long arrays among them encoded a slice at a time (from `knownTexts` when they
+ * hold every element of the slice).
  */
-function* jsonParts(document: Record<string, unknown>): Generator<string> {
+function* jsonParts(document: Record<string, unknown>, knownTexts?: ReadonlyMap<unknown, string>): Generator<string> {
   let part = '{';
   let first = true;
   const take = (text: string): string | null => {
@@ -138,8 +145,9 @@ function* jsonParts(document: Record<string, unknown>): Generator<string> {
       let full = take(`${member}[`);
       if (full !== null) yield full;
       for (let start = 0; start < value.length; start += PARTED_ARRAY_LENGTH) {
-        const slice = JSON.stringify(value.slice(start, start + PARTED_ARRAY_LENGTH));
-        full = take(`${start === 0 ? '' : ','}${slice.slice(1, -1)}`);
+        const slice = value.slice(start, start + PARTED_ARRAY_LENGTH);
+        const texts = knownTexts ? textsOf(slice, knownTexts) : null;
+        full = take(`${start === 0 ? '' : ','}${texts ? texts.join(',') : JSON.stringify(slice).slice(1, -1)}`);
         if (full !== null) yield full;
       }
       full = take(']');
@@ -148,4 +156,14 @@ function* jsonParts(document: Record<string, unknown>): Generator<string> {
     first = false;
   }
   yield `${part}}`;
+}
+
+function textsOf(elements: unknown[], knownTexts: ReadonlyMap<unknown, string>): string[] | null {
+  const texts: string[] = [];
+  for (const element of elements) {
+    const text = knownTexts.get(element);
+    if (text === undefined) return null;
+    texts.push(text);
+  }
+  return texts;
 }

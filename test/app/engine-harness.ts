@@ -20,6 +20,8 @@ export interface EngineHarness {
   fleet: FakeFleet;
   playbooks: PlaybookRegistry;
   handlers: JobHandlers;
+  /** The job handlers of each started worker host (each stands for a worker process). */
+  workerHandlers: JobHandlers[];
   startWorkers(): Promise<WorkerHost>;
   close(): Promise<void>;
 }
@@ -33,6 +35,7 @@ export interface HarnessOptions {
   sweepHosts?: string[];
   concurrency?: Partial<JobHandlerDeps['concurrency']>;
   hostsAtOncePerJob?: number;
+  recordedHuntsMaxChars?: number;
   now?: () => Date;
   analysis?: (real: DomainAnalysis) => HuntAnalysis;
 }
@@ -78,7 +81,9 @@ export async function engineHarness(options: HarnessOptions = {}): Promise<Engin
       sweepHosts: options.sweepHosts ?? [],
       hostBusyDelayMs: 50,
       ...(options.hostsAtOncePerJob ? { hostsAtOncePerJob: options.hostsAtOncePerJob } : {}),
+      ...(options.recordedHuntsMaxChars !== undefined ? { recordedHuntsMaxChars: options.recordedHuntsMaxChars } : {}),
     });
+  const workerHandlers: JobHandlers[] = [];
   handlers = makeHandlers(new AbortController().signal);
   return {
     context,
@@ -88,9 +93,12 @@ export async function engineHarness(options: HarnessOptions = {}): Promise<Engin
     fleet,
     playbooks,
     handlers,
+    workerHandlers,
     async startWorkers() {
       const host = new WorkerHost(connection, context.prefix, () => undefined);
-      host.start(makeHandlers(host.shutdownSignal).workerSpecs());
+      const hostHandlers = makeHandlers(host.shutdownSignal);
+      workerHandlers.push(hostHandlers);
+      host.start(hostHandlers.workerSpecs());
       await host.waitUntilReady();
       hosts.push(host);
       return host;

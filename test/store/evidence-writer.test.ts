@@ -62,6 +62,30 @@ describe('evidence written off the event loop', () => {
     expect(await evidence.putJson('report', report)).toEqual(stored);
   });
 
+  it('stores exactly the JSON text of a large report when the texts of some of its elements are given', async () => {
+    const dir = root();
+    const evidence = new EvidenceStore(dir);
+    const findings = Array.from({ length: 2500 }, (_, index) => ({ id: `f${index}`, host: `ws${index % 700}`, note: index % 5 === 0 ? 'ünïcødé \u2028 "quoted"' : null, detail: 'x'.repeat(index % 40) }));
+    const hosts = Array.from({ length: 1200 }, (_, index) => ({ host: `ws${index}` }));
+    const report = { reportVersion: 1, hosts, findings, problems: [], partial: false };
+    // Every finding's text is known except in one slice, which is encoded as usual.
+    const knownTexts = new Map<unknown, string>(findings.filter((_, index) => index < 1500 || index > 1999).map((finding) => [finding, JSON.stringify(finding)]));
+    const text = JSON.stringify(report);
+    const stored = await evidence.putJson('report', report, knownTexts);
+    expect(readFileSync(join(dir, 'report', `${stored.sha256}.json`), 'utf8')).toBe(text);
+    expect(stored.sha256).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
+    expect(stored.bytes).toBe(Buffer.byteLength(text));
+  });
+
+  it('uses the given text of an element instead of encoding it again', async () => {
+    const dir = root();
+    const evidence = new EvidenceStore(dir);
+    const findings = Array.from({ length: 1000 }, (_, index) => ({ id: `f${index}` }));
+    const knownTexts = new Map<unknown, string>(findings.map((finding) => [finding, JSON.stringify({ ...finding, seen: true })]));
+    const stored = await evidence.putJson('report', { findings }, knownTexts);
+    expect(readFileSync(join(dir, 'report', `${stored.sha256}.json`), 'utf8')).toBe(JSON.stringify({ findings: findings.map((finding) => ({ ...finding, seen: true })) }));
+  });
+
   it('leaves no file when a large document cannot be encoded part way through', async () => {
     const dir = root();
     const evidence = new EvidenceStore(dir);
