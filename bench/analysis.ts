@@ -46,20 +46,30 @@ export interface AnalysisFormatResult {
 export interface AnalysisBenchResult {
   formats: AnalysisFormatResult[];
   /**
-   * The headline figures, for the largest size, over the JSON-lines formats (the worst of them);
-   * when only event XML ran, over it, with no ratio (it has no JSON.parse yardstick).
+   * The headline figures, for the largest size: MB/s and events/s of the slowest format, event XML
+   * included; the ratio of the worst JSON-lines format (null when only event XML ran: it has no
+   * JSON.parse yardstick); the highest peak RSS of any format at each size.
    */
   summary: {
     records: number;
     mbPerSecond: number;
+    slowestFormat: EventFormat;
     eventsPerSecond: number;
     ratioToJsonParse: number | null;
     peakRssMb100k: number | null;
     peakRssMb1M: number | null;
     worstFormat: EventFormat;
   };
-  /** `ratioToJsonParse` is null when no format had the yardstick: nothing was measured against it. */
-  target: { mbPerSecondAtLeast: number; ratioToJsonParseAtMost: number; met: { mbPerSecond: boolean; ratioToJsonParse: boolean | null } };
+  /**
+   * `ratioToJsonParse` is null when no format had the yardstick; `flatMemory` (peak RSS at 1M at most
+   * `peakRssGrowthAtMost` times that at 100k) is null unless both sizes ran.
+   */
+  target: {
+    mbPerSecondAtLeast: number;
+    ratioToJsonParseAtMost: number;
+    peakRssGrowthAtMost: number;
+    met: { mbPerSecond: boolean; ratioToJsonParse: boolean | null; flatMemory: boolean | null };
+  };
 }
 
 interface AnalyzeMeasurement {
@@ -164,51 +174,60 @@ export async function runAnalysisBench(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return { formats: results, summary: summarize(results), target: targetOf(results) };
+  return { formats: results, summary: analysisSummary(results), target: analysisTarget(results) };
 }
 
 /** The largest run of each JSON-lines format, or of every format when none of them ran. */
-function largestRuns(results: AnalysisFormatResult[]): Array<{ format: EventFormat; run: AnalysisRun }> {
+/** Each format's largest run; `jsonLinesFirst` keeps only the JSON-lines formats when any ran. */
+function largestRuns(results: AnalysisFormatResult[], jsonLinesFirst: boolean): Array<{ format: EventFormat; run: AnalysisRun }> {
   const measured = results.filter((result) => result.sizes.length > 0);
   const jsonLines = measured.filter((result) => result.format !== 'event-xml');
-  return (jsonLines.length > 0 ? jsonLines : measured).map((result) => ({
+  return (jsonLinesFirst && jsonLines.length > 0 ? jsonLines : measured).map((result) => ({
     format: result.format,
     run: result.sizes.reduce((a, b) => (b.records > a.records ? b : a)),
   }));
 }
 
-function summarize(results: AnalysisFormatResult[]): AnalysisBenchResult['summary'] {
-  const largest = largestRuns(results);
+const PEAK_RSS_GROWTH_AT_MOST = 1.1;
+
+function peakRssAt(results: AnalysisFormatResult[], records: number): number | null {
+  const values = results.flatMap((result) => result.sizes.filter((run) => run.records === records).map((run) => run.peakRssMb));
+  return values.length ? Math.max(...values) : null;
+}
+
+export function analysisSummary(results: AnalysisFormatResult[]): AnalysisBenchResult['summary'] {
+  const largest = largestRuns(results, true);
   if (largest.length === 0) throw new Error('the analysis benchmark measured no format (no sizes or formats given)');
   // The worst JSON-lines format by its ratio; with event XML alone, the slowest.
   const worst = largest.reduce((a, b) =>
     (b.run.ratioToJsonParse ?? 0) > (a.run.ratioToJsonParse ?? 0) || (b.run.ratioToJsonParse === null && b.run.mbPerSecond < a.run.mbPerSecond) ? b : a,
   );
-  const slowest = Math.min(...largest.map(({ run }) => run.mbPerSecond));
-  const rssAt = (records: number) => {
-    const values = results.flatMap((result) => result.sizes.filter((run) => run.records === records).map((run) => run.peakRssMb));
-    return values.length ? Math.max(...values) : null;
-  };
+  const every = largestRuns(results, false);
+  const slowest = every.reduce((a, b) => (b.run.mbPerSecond < a.run.mbPerSecond ? b : a));
   return {
     records: worst.run.records,
-    mbPerSecond: slowest,
-    eventsPerSecond: Math.min(...largest.map(({ run }) => run.eventsPerSecond)),
+    mbPerSecond: slowest.run.mbPerSecond,
+    slowestFormat: slowest.format,
+    eventsPerSecond: Math.min(...every.map(({ run }) => run.eventsPerSecond)),
     ratioToJsonParse: worst.run.ratioToJsonParse,
-    peakRssMb100k: rssAt(100_000),
-    peakRssMb1M: rssAt(1_000_000),
+    peakRssMb100k: peakRssAt(results, 100_000),
+    peakRssMb1M: peakRssAt(results, 1_000_000),
     worstFormat: worst.format,
   };
 }
 
-function targetOf(results: AnalysisFormatResult[]): AnalysisBenchResult['target'] {
-  const largest = largestRuns(results);
-  const ratios = largest.flatMap(({ run }) => (run.ratioToJsonParse === null ? [] : [run.ratioToJsonParse]));
+export function analysisTarget(results: AnalysisFormatResult[]): AnalysisBenchResult['target'] {
+  const ratios = largestRuns(results, true).flatMap(({ run }) => (run.ratioToJsonParse === null ? [] : [run.ratioToJsonParse]));
+  const rss100k = peakRssAt(results, 100_000);
+  const rss1M = peakRssAt(results, 1_000_000);
   return {
     mbPerSecondAtLeast: 250,
     ratioToJsonParseAtMost: 0.75,
+    peakRssGrowthAtMost: PEAK_RSS_GROWTH_AT_MOST,
     met: {
-      mbPerSecond: largest.every(({ run }) => run.mbPerSecond >= 250),
+      mbPerSecond: largestRuns(results, false).every(({ run }) => run.mbPerSecond >= 250),
       ratioToJsonParse: ratios.length === 0 ? null : ratios.every((ratio) => ratio <= 0.75),
+      flatMemory: rss100k === null || rss1M === null ? null : rss1M <= rss100k * PEAK_RSS_GROWTH_AT_MOST,
     },
   };
 }
