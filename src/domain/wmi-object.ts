@@ -1,4 +1,4 @@
-import { canonicalJson, sha256HexOfText, type CanonicalValue } from './canonical-json.js';
+import { canonicalJson, sha256HexOfText } from './canonical-json.js';
 import type { Collection, WmiValue } from './collection.js';
 import { CodedError, ErrorCode } from '../errors.js';
 import type { EventRef } from './event-record.js';
@@ -46,13 +46,17 @@ export function contentHashOf(namespace: string, className: string, properties: 
 }
 
 function contentHashInNamespace(normalizedNamespace: string, className: string, properties: Record<string, WmiValue>): string {
-  const defining: Record<string, CanonicalValue> = {};
-  for (const [name, value] of Object.entries(properties)) {
-    if (isDefiningProperty(name)) defining[name] = value;
+  // canonicalJson's text of { class, namespace, properties: <the defining ones> }, written out in one
+  // pass (keys in code-unit order, null members left out): this runs for every object of every host.
+  let text = `{"class":${JSON.stringify(className.toLowerCase())},"namespace":${JSON.stringify(normalizedNamespace)},"properties":{`;
+  let first = true;
+  for (const name of Object.keys(properties).sort()) {
+    const value = properties[name];
+    if (value === null || value === undefined || !isDefiningProperty(name)) continue;
+    text += `${first ? '' : ','}${JSON.stringify(name)}:${canonicalJson(value)}`;
+    first = false;
   }
-  return sha256HexOfText(
-    canonicalJson({ class: className.toLowerCase(), namespace: normalizedNamespace, properties: defining }),
-  );
+  return sha256HexOfText(`${text}}}`);
 }
 
 /** The key property of an object: Name, TimerId, or the binding's Filter + Consumer. */

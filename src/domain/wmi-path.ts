@@ -5,8 +5,13 @@
  *   \\.\root\subscription:CommandLineEventConsumer.Name="Evil \"quoted\" name"
  */
 
+/** A namespace already in normal form (plain lower-case segments): every step below leaves it as it is. */
+const NORMAL_NAMESPACE = /^[a-z0-9_]+(?:\\[a-z0-9_]+)*$/;
+
 /** `root/CimV2`, `\\.\ROOT\cimv2` and `//./root/cimv2` all become `root\cimv2`. */
 export function normalizeNamespace(value: string): string {
+  // The analyzer and the allowlist ask again for namespaces they normalized already, host after host.
+  if (NORMAL_NAMESPACE.test(value)) return value;
   let ns = value.trim().replace(/\//g, '\\');
   ns = ns.replace(/^\\\\[^\\]+\\/, '');
   ns = ns.replace(/^\\+/, '').replace(/\\+$/, '').replace(/\\{2,}/g, '\\');

@@ -246,6 +246,8 @@ function sameName(a: string, b: string): boolean {
 
 /** Payload values compare with white space collapsed and case ignored (Windows paths and commands). */
 function sameValue(actual: WmiValue | undefined, wanted: WmiValue | undefined): boolean {
+  // One value is the same as itself under every rule below; a default's payload usually is exactly the listed one.
+  if (actual === wanted) return true;
   if (isEmpty(actual) && isEmpty(wanted)) return true;
   if (actual === undefined || wanted === undefined) return false;
   if (Array.isArray(actual) || Array.isArray(wanted)) {

@@ -1,4 +1,4 @@
-import { canonicalJson, sha256Hex, sha256HexOfText } from '../canonical-json.js';
+import { sha256Hex, sha256HexOfText } from '../canonical-json.js';
 import type { Collection } from '../collection.js';
 import { isHighOrAbove, maxRisk, riskRank, type Finding, type ObjectRef, type Reason, type RiskLevel } from '../finding.js';
 import { hostKey } from '../host.js';
@@ -21,7 +21,11 @@ export interface AnalyzeOptions {
 
 export function analyzeObjects(objects: WmiObject[], options: AnalyzeOptions): Finding[] {
   // Event-log readers may hand over namespaces as logged (//./root/subscription); compare one form.
-  const normalized = objects.map((object) => ({ ...object, namespace: normalizeNamespace(object.namespace) }));
+  // Objects from collections come normalized: those are taken as they are, not copied.
+  const normalized = objects.map((object) => {
+    const namespace = normalizeNamespace(object.namespace);
+    return namespace === object.namespace ? object : { ...object, namespace };
+  });
   // A fleet's hosts often carry the same consumer: each payload text is inspected once per call.
   const inspections = new Map<string, PayloadInspection>();
   const inspect = (text: string) => {
@@ -181,7 +185,12 @@ function objectRefOf(object: WmiObject): ObjectRef {
  * in role order (filter, consumer, binding, then timers). Same objects, same hash, wherever computed.
  */
 export function findingContentHash(kind: Finding['kind'], objects: Pick<ObjectRef, 'kind' | 'contentHash'>[]): string {
-  return sha256HexOfText(canonicalJson({ kind, objects: objects.map((o) => [o.kind, o.contentHash]) }));
+  // canonicalJson's text of { kind, objects: [[kind, contentHash], ...] } (keys in order, every value a string), written out directly.
+  let text = `{"kind":${JSON.stringify(kind)},"objects":[`;
+  objects.forEach((o, index) => {
+    text += `${index > 0 ? ',' : ''}[${JSON.stringify(o.kind)},${JSON.stringify(o.contentHash)}]`;
+  });
+  return sha256HexOfText(`${text}]}`);
 }
 
 /** Twelve hex digits, stable for the same content on the same host. */
