@@ -64,14 +64,21 @@ async function* readEventXml(path: string, options: ReadOptions): AsyncGenerator
   // Where, in the carry, the search for the end of its first event resumes (the bytes before were searched).
   let resumeAt = 0;
   let index = 0;
+  // Filled by systemFieldsOf for each event in turn: one object for the whole read, not one per event.
+  const system = newSystemFields();
 
   function* cut(block: Buffer, final: boolean): Generator<ReadItem, number> {
     let at = 0;
     for (;;) {
-      const open = nextEventTag(block, at, at, final, false);
+      const open = openTagAfterSpace(block, at) ?? nextEventTag(block, at, at, final, false);
       if (open === null) return tailStart(block, at);
       if (open.kind === 'more') return open.start;
-      const next = nextEventTag(block, open.start + 1, Math.max(open.end, resumeAt), final, true);
+      // The System element read in place holds no Event tag (systemFieldsOf makes sure), so the end
+      // tag is searched for after it; an event resumed from the last block was searched already.
+      const systemTried = relevantOnly && resumeAt === 0;
+      const systemRead = systemTried ? systemFieldsOf(block, open.start, block.length, system) : null;
+      const searchFrom = systemRead === null ? Math.max(open.end, resumeAt) : system.readTo;
+      const next = nextEventTag(block, open.start + 1, searchFrom, final, true);
       resumeAt = 0;
       if (next === null || next.kind === 'more') {
         resumeAt = (next === null ? Math.max(open.end, block.length - EVENT.length) : next.name) - open.start;
@@ -84,7 +91,7 @@ async function* readEventXml(path: string, options: ReadOptions): AsyncGenerator
         at = next.start;
         continue;
       }
-      if (!relevantOnly || !cannotBeUsed(block, open.start, next.end)) yield* readEvent(block, open.start, next.end, source, index, byte, relevantOnly);
+      if (!relevantOnly || !cannotBeUsed(block, next.end, systemTried ? systemRead : systemFieldsOf(block, open.start, next.end, system))) yield* readEvent(block, open.start, next.end, source, index, byte, relevantOnly);
       at = next.end;
     }
   }
@@ -156,6 +163,19 @@ function nextEventTag(bytes: Buffer, from: number, searchFrom: number, final: bo
     if (bytes[at] === GT) return { kind: 'close', start, name, end: at + 1 };
   }
   return null;
+}
+
+/**
+ * The `<Event` start tag right after ASCII white space from `at`, as events follow one another, or
+ * null: then nextEventTag searches. It is the tag nextEventTag would find, as white space holds no
+ * `Event`.
+ */
+function openTagAfterSpace(bytes: Buffer, at: number): EventTag | null {
+  const start = skipAsciiSpace(bytes, at, bytes.length);
+  const name = start + 1;
+  if (bytes[start] !== LT || !sameBytes(bytes, name, EVENT, 0, EVENT.length)) return null;
+  const after = name + EVENT.length;
+  return bytes[after] === GT || jsSpaceLength(bytes, after) > 0 ? { kind: 'open', start, name, end: after } : null;
 }
 
 /** The `<` of the tag whose name ends in the `Event` at `name` (`<Event`, `</Event`, `<p:Event`, `</p:Event`), or -1. */
@@ -256,10 +276,9 @@ function ownString(value: string): string {
  * decoded text but for character references and text split by comments, CDATA or processing
  * instructions: an event with any of those is parsed.
  */
-function cannotBeUsed(bytes: Buffer, start: number, end: number): boolean {
-  const system = systemFieldsOf(bytes, start, end);
+function cannotBeUsed(bytes: Buffer, end: number, system: SystemFields | null): boolean {
   if (system === null) return false;
-  if (system === UNUSED_EVENT_ID || system.eventId === null) return true;
+  if (system.unusedEventId || system.eventId === null) return true;
   const kind = usedKindOf(bytes, system);
   if (kind === 'unused') return true;
   // The walker's EventData and UserData, where a script record's text is, come after the System element.
@@ -339,15 +358,23 @@ const SHORT_ANCHOR_OR_HIDDEN_TEXT = new RegExp(
 
 /**
  * Event id, where Channel's text and Provider's name are in the bytes (an empty range when absent:
- * both read as ''), and where the System element ends.
+ * both read as ''), where the System element ends, and how far the bytes were read.
  */
 interface SystemFields {
   eventId: number | null;
+  /** The event id alone rules the event out: the reading stopped after it, and only eventId and readTo are set. */
+  unusedEventId: boolean;
   channelStart: number;
   channelEnd: number;
   providerStart: number;
   providerEnd: number;
   systemEnd: number;
+  /** Where the reading stopped: the bytes before hold no `<` but at the start of the tags read, none of them an Event tag. */
+  readTo: number;
+}
+
+function newSystemFields(): SystemFields {
+  return { eventId: null, unusedEventId: false, channelStart: 0, channelEnd: 0, providerStart: 0, providerEnd: 0, systemEnd: 0, readTo: 0 };
 }
 
 /**
@@ -357,17 +384,21 @@ interface SystemFields {
  * CDATA, a child with children, an entity in EventID or Channel, an odd end tag) gives null and the
  * event is parsed in full. Where it reads, it reads what the walker reads, and the walker refuses a
  * second System element or EventID, so the two agree on every event the walker accepts; an event
- * id no family uses ends the reading there (UNUSED_EVENT_ID).
+ * id no family uses ends the reading there (unusedEventId). A `<` inside a tag, or a child named
+ * `Event` or `prefix:Event`, gives null too: then no Event tag is in the bytes read, and the cutting
+ * may search for the end tag from readTo.
  */
-function systemFieldsOf(bytes: Buffer, start: number, end: number): SystemFields | null {
-  const rootEnd = byteIndex(bytes, GT, start, end);
+function systemFieldsOf(bytes: Buffer, start: number, end: number, fields: SystemFields): SystemFields | null {
+  const rootEnd = tagEndAt(bytes, start + 1, end);
   if (rootEnd < 0 || bytes[rootEnd - 1] === SLASH) return null;
   let at = skipAsciiSpace(bytes, rootEnd + 1, end);
   if (bytes[at] !== LT) return null;
   const sectionStart = at + 1;
   const sectionEnd = nameEndAt(bytes, sectionStart, end);
   if (sectionEnd < 0 || bytes[sectionEnd] !== GT || !hasLocalName(bytes, sectionStart, sectionEnd, SYSTEM)) return null;
-  const fields: SystemFields = { eventId: null, channelStart: 0, channelEnd: 0, providerStart: 0, providerEnd: 0, systemEnd: 0 };
+  fields.eventId = null;
+  fields.unusedEventId = false;
+  fields.channelStart = fields.channelEnd = fields.providerStart = fields.providerEnd = fields.systemEnd = 0;
   // The last Provider's attributes (the walker keeps the last), read only once the event id leaves the event in question.
   let providerFrom = -1;
   let providerTo = -1;
@@ -377,13 +408,13 @@ function systemFieldsOf(bytes: Buffer, start: number, end: number): SystemFields
     if (at >= end || bytes[at] !== LT) return null;
     if (bytes[at + 1] === SLASH) {
       if (!isEndTagAt(bytes, at, end, sectionStart, sectionEnd)) return null;
-      fields.systemEnd = at + (sectionEnd - sectionStart) + 3;
+      fields.systemEnd = fields.readTo = at + (sectionEnd - sectionStart) + 3;
       return providerFrom < 0 || readProviderName(bytes, providerFrom, providerTo, fields) ? fields : null;
     }
     const nameStart = at + 1;
     const nameEnd = nameEndAt(bytes, nameStart, end);
-    if (nameEnd < 0) return null;
-    const tagEnd = byteIndex(bytes, GT, nameEnd, end);
+    if (nameEnd < 0 || endsWithEvent(bytes, nameStart, nameEnd)) return null;
+    const tagEnd = tagEndAt(bytes, nameEnd, end);
     if (tagEnd < 0) return null;
     const selfClosing = bytes[tagEnd - 1] === SLASH;
     if (!(nameEnd === tagEnd || (selfClosing && nameEnd === tagEnd - 1) || isAsciiSpace(bytes[nameEnd]))) return null;
@@ -405,7 +436,11 @@ function systemFieldsOf(bytes: Buffer, start: number, end: number): SystemFields
       const digits = plainDigits(bytes, textStart, textEnd);
       if (digits === NOT_PLAIN) return null;
       // The walker refuses a second EventID, so no later one can make this event used.
-      if (digits === null || !RELEVANT_EVENT_IDS.has(digits)) return UNUSED_EVENT_ID;
+      if (digits === null || !RELEVANT_EVENT_IDS.has(digits)) {
+        fields.unusedEventId = true;
+        fields.readTo = at;
+        return fields;
+      }
       fields.eventId = digits;
     } else if (field === CHANNEL) {
       if (byteIndex(bytes, AMP, textStart, textEnd) >= 0) return null;
@@ -417,8 +452,23 @@ function systemFieldsOf(bytes: Buffer, start: number, end: number): SystemFields
 
 const NOT_PLAIN = -1;
 
-/** What systemFieldsOf gives as soon as the event id alone rules the event out. */
-const UNUSED_EVENT_ID: SystemFields = { eventId: null, channelStart: 0, channelEnd: 0, providerStart: 0, providerEnd: 0, systemEnd: 0 };
+/**
+ * The `>` ending a tag whose name ends before `from`, or -1, also when a `<` comes first: the walker
+ * refuses a `<` in a tag, and with none there a tag read in place hides no Event tag.
+ */
+function tagEndAt(bytes: Buffer, from: number, to: number): number {
+  for (let at = from; at < to; at += 1) {
+    const byte = bytes[at];
+    if (byte === GT) return at;
+    if (byte === LT) return -1;
+  }
+  return -1;
+}
+
+/** Whether the element name [from, to) ends in `Event` (`Event`, `p:Event` would be an Event tag to the cutting). */
+function endsWithEvent(bytes: Buffer, from: number, to: number): boolean {
+  return to - from >= EVENT.length && sameBytes(bytes, to - EVENT.length, EVENT, 0, EVENT.length);
+}
 
 /**
  * An EventID's text as the walker's toInteger reads it (trimmed, 1 to 15 digits, else null) when it

@@ -182,6 +182,32 @@ describe('the event XML fast path', () => {
     }
   });
 
+  it.each([
+    ['a child named Event before the event id', sysmon1().replace('<EventID>', '<Event>x</Event><EventID>')],
+    ['a child named e:Event after an unused event id', sysmon10().replace('<Version>', '<e:Event xmlns:e="u"/><Version>')],
+    ['a child named Event after a used event id', sysmon1().replace('<Version>', '<Event><Version>')],
+    ['an <Event> start tag in a System attribute', sysmon1().replace('SystemTime="', 'SystemTime="<Event x ')],
+    ['an </Event> end tag in an attribute of an unused event', sysmon10().replace('ThreadID="1"', 'ThreadID="</Event>"')],
+    ['an </Event> end tag in the root start tag', sysmon1().replace(`<Event ${NS}>`, `<Event ${NS} a="</Event>">`)],
+  ])('cuts events where the full parse does when the System element holds %s', async (_name, event) => {
+    const text = `<Events>\n${sysmon10()}\n${event}\n${sysmon1()}\n${powershell4104('Set-WmiInstance -Class x')}\n</Events>\n`;
+    const { full, fast } = await expectFastPathExact(file(text));
+    const cuts = (items: ReadItem[]) => problemsOf(items).filter((problem) => problem.message.startsWith('event truncated'));
+    expect(cuts(fast)).toEqual(cuts(full));
+    expect(eventsOf(fast).map((item) => item.position)).toEqual(eventsOf(full).filter((item) => isUsedEvent(item.event)).map((item) => item.position));
+    expect(eventsOf(fast).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('finds the next event after any text between events, not only white space', async () => {
+    const between = [' \r\n\t', '', '<Eventual/>', '\u00a0', '<!-- <Event> -->', 'text<Event>'];
+    const text = `<Events>${sysmon10()}${between.map((gap) => `${gap}${sysmon1()}`).join('')}\n</Events>\n`;
+    const { full, fast } = await expectFastPathExact(file(text));
+    expect(problemsOf(fast)).toEqual(problemsOf(full));
+    // An <Event> in a comment or in text between events starts an event of its own, cut short by the next.
+    expect(problemsOf(full).map((problem) => problem.message)).toEqual(Array(2).fill('event truncated (a new <Event> starts before </Event>)'));
+    expect(eventsOf(fast)).toHaveLength(between.length);
+  });
+
   it('gives each event its byte offset in the UTF-8 text, after multi-byte characters', async () => {
     const events = [sysmon1('путь 日本語'), sysmon10(), sysmon1('ok'), TRUE_TO_LIFE['non-ASCII host and data']!];
     const text = `<Events>\n${events.join('\n')}\n</Events>`;
