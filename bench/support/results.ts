@@ -162,7 +162,7 @@ export function renderMarkdown(machine: MachineDescription, outcomes: BenchOutco
     const growth = s.peakRssMb100k && s.peakRssMb1M ? ` (${round(s.peakRssMb1M / s.peakRssMb100k, 2)} x)` : '';
     row(
       jsonLines ? 'Analysis + tracing, every format (slowest; worst ratio)' : 'Analysis + tracing, event XML only (no JSON-lines format run)',
-      `${s.mbPerSecond} MB/s, ${s.eventsPerSecond} events/s (${s.slowestFormat})${jsonLines ? `; ${s.ratioToJsonParse} x JSON.parse (${s.worstFormat})` : ''}; peak RSS ${fmt(s.peakRssMb100k)} MB at 100k, ${fmt(s.peakRssMb1M)} MB at 1M${growth}`,
+      `${s.mbPerSecond} MB/s (slowest: ${s.slowestFormat}), ${s.eventsPerSecond} events/s (fewest)${jsonLines ? `; ${s.ratioToJsonParse} x JSON.parse (${s.worstFormat})` : ''}; peak RSS ${fmt(s.peakRssMb100k)} MB at 100k, ${fmt(s.peakRssMb1M)} MB at 1M${growth}`,
       `≥ 250 MB/s in every format, ≤ 0.75 x JSON.parse, peak RSS at 1M ≤ ${analysis.value.target.peakRssGrowthAtMost} x at 100k`,
       met.ratioToJsonParse === null ? undefined : met.mbPerSecond && met.ratioToJsonParse && met.flatMemory !== false,
     );
