@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import type { EventRecord } from '../domain/event-record.js';
 import { eventFamily, isRelevantEvent, isUsedEvent, RELEVANT_EVENT_IDS } from '../domain/origin/relevant-events.js';
 import { MAX_RECORD_BYTES } from './json-lines-reader.js';
-import { WMI_CREATION_ANCHORS } from './prefilter.js';
+import { decimalDigitsValue, WMI_CREATION_ANCHORS } from './prefilter.js';
 import type { EventReader, ReadItem, ReadOptions } from './reader.js';
 import { headText, utf8Chunks } from './text-chunks.js';
 import { eventRecordFromParts, EventPartsError, type WindowsEventParts } from './windows-event.js';
@@ -479,14 +479,7 @@ function plainDigits(bytes: Buffer, from: number, to: number): number | null {
   let last = to;
   while (last > first && isAsciiSpace(bytes[last - 1])) last -= 1;
   if (first === last) return null;
-  if (last - first > 15) return NOT_PLAIN;
-  let value = 0;
-  for (let at = first; at < last; at += 1) {
-    const digit = bytes[at]! - 0x30;
-    if (digit < 0 || digit > 9) return NOT_PLAIN;
-    value = value * 10 + digit;
-  }
-  return value;
+  return decimalDigitsValue(bytes, first, last) ?? NOT_PLAIN;
 }
 
 function skipAsciiSpace(bytes: Buffer, at: number, end: number): number {

@@ -441,11 +441,11 @@ function idVerdict(bytes: Buffer, at: number, end: number): IdVerdict {
       close += 1;
     }
     if (close >= end) return IdVerdict.MayBeRelevant;
-    id = digitsValue(bytes, position + 1, close) ?? integerValue(bytes.toString('utf8', position + 1, close));
+    id = decimalDigitsValue(bytes, position + 1, close) ?? integerValue(bytes.toString('utf8', position + 1, close));
   } else if (first === MINUS || (first >= 0x30 && first <= 0x39)) {
     let stop = position + 1;
     while (stop < end && isNumberByte(bytes[stop]!)) stop += 1;
-    id = digitsValue(bytes, position, stop) ?? integerValue(Number(bytes.toString('latin1', position, stop)));
+    id = decimalDigitsValue(bytes, position, stop) ?? integerValue(Number(bytes.toString('latin1', position, stop)));
   } else {
     // An object is evtx_dump's EventID with attributes ({"#text": 4104}); true, false, null and arrays are no id.
     return first === OPEN_BRACE ? IdVerdict.MayBeRelevant : IdVerdict.Irrelevant;
@@ -458,7 +458,7 @@ function idVerdict(bytes: Buffer, at: number, end: number): IdVerdict {
  * paths read as exactly that number; null for anything else, left to them. Most lines are judged
  * on such an id, and a string per id was a tenth of the prefilter's time.
  */
-function digitsValue(bytes: Buffer, from: number, to: number): number | null {
+export function decimalDigitsValue(bytes: Buffer, from: number, to: number): number | null {
   if (to <= from || to - from > 15) return null;
   let value = 0;
   for (let at = from; at < to; at += 1) {
