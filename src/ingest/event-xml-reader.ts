@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import type { EventRecord } from '../domain/event-record.js';
+import { ownString } from '../domain/origin/event-index.js';
 import { eventFamily, isRelevantEvent, isUsedEvent, RELEVANT_EVENT_IDS } from '../domain/origin/relevant-events.js';
 import { MAX_RECORD_BYTES } from './json-lines-reader.js';
 import { decimalDigitsValue, WMI_CREATION_ANCHORS } from './prefilter.js';
@@ -263,10 +264,6 @@ function withOwnStrings(event: EventRecord): EventRecord {
     data,
     ...(event.userSid !== undefined ? { userSid: ownString(event.userSid) } : {}),
   };
-}
-
-function ownString(value: string): string {
-  return value.length < 13 ? value : ` ${value}`.slice(1);
 }
 
 /**

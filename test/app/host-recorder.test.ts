@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { HostRecorder, type HostOutcome } from '../../src/app/host-recorder.js';
+import { hostResult } from '../support/host-result.js';
 
 const outcome = (host: string): HostOutcome => ({
-  result: { host, outcome: 'done', collectionId: null, collectionSha256: null, findings: 0, stepFailures: {}, summary: null, problems: [], error: null },
+  result: hostResult(host),
   findings: [],
   audit: null,
 });

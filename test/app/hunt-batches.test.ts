@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CodedError, ErrorCode } from '../../src/errors.js';
 import { jobIds } from '../../src/queue/queue-names.js';
-import type { HostResult } from '../../src/store/hunt-store.js';
 import { maliciousSubscription } from './fake-host.js';
 import { engineHarness, eventually, type EngineHarness, type HarnessOptions } from './engine-harness.js';
 import { redisAvailable } from './redis-harness.js';
+import { hostResult } from '../support/host-result.js';
 
 const responder = { kind: 'api' as const, id: 'responder-1', from: '127.0.0.1' };
 const fleetOf = (count: number) => Array.from({ length: count }, (_, index) => `ws${String(index).padStart(2, '0')}`);
@@ -144,20 +144,9 @@ describe.skipIf(!redisAvailable)('hunts cut into batches of hosts', () => {
     for (const host of hosts) harness.fleet.addHost(host);
     const { huntId } = await harness.engine.startHunt({ hosts, requestedBy: responder });
     // What an earlier run of the batch left behind before its worker died: two hosts recorded.
-    const earlier = (host: string): HostResult => ({
-      host,
-      outcome: 'done',
-      collectionId: null,
-      collectionSha256: null,
-      findings: 0,
-      stepFailures: {},
-      summary: null,
-      problems: [],
-      error: null,
-    });
     await harness.store.hunts.recordHostResults(huntId, [
-      { result: earlier('ws00'), findings: [] },
-      { result: earlier('ws03'), findings: [] },
+      { result: hostResult('ws00'), findings: [] },
+      { result: hostResult('ws03'), findings: [] },
     ]);
     await harness.startWorkers();
     const hunt = await finished(huntId);

@@ -9,6 +9,7 @@ import type { HostResult } from '../../src/store/hunt-store.js';
 import { maliciousSubscription } from './fake-host.js';
 import { engineHarness, eventually, type EngineHarness, type HarnessOptions } from './engine-harness.js';
 import { redisAvailable } from './redis-harness.js';
+import { hostResult } from '../support/host-result.js';
 
 const responder = { kind: 'api' as const, id: 'responder-1', from: '127.0.0.1' };
 const fleetOf = (count: number) => Array.from({ length: count }, (_, index) => `ws${String(index).padStart(4, '0')}`);
@@ -88,7 +89,7 @@ describe.skipIf(!redisAvailable)('the fleet report from the hosts a process reco
     await harness.store.hunts.recordHostResults(
       huntId,
       elsewhere.map((host) => ({
-        result: { host, outcome: 'failed', collectionId: null, collectionSha256: null, findings: 0, stepFailures: {}, summary: null, problems: [], error: { code: ErrorCode.Timeout, message: 'timed out elsewhere' } },
+        result: hostResult(host, { outcome: 'failed', error: { code: ErrorCode.Timeout, message: 'timed out elsewhere' } }),
         findings: [],
       })),
     );
@@ -127,7 +128,7 @@ describe.skipIf(!redisAvailable)('the fleet report from the hosts a process reco
       const hunt = await harness.engine.getHunt(huntId);
       return hunt?.progress.done === 7 && hunt.progress.failed === 1;
     }, 'every host recorded');
-    const other: HostResult = { host: 'ws0000', outcome: 'failed', collectionId: null, collectionSha256: null, findings: 0, stepFailures: {}, summary: null, problems: [], error: { code: ErrorCode.HostUnreachable, message: 'the other hunt' } };
+    const other = hostResult('ws0000', { outcome: 'failed', error: { code: ErrorCode.HostUnreachable, message: 'the other hunt' } });
     await harness.context.redis.hset(harness.store.keys.huntHosts(huntId), 'ws0000', JSON.stringify(other));
     await finished(huntId);
     expect(readBack).toHaveBeenCalledTimes(1);

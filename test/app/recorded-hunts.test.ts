@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { RecordedHunts, type RecordedHost } from '../../src/app/recorded-hunts.js';
+import { hostResult } from '../support/host-result.js';
 
 const recorded = (host: string, findingChars = 0): RecordedHost => ({
-  result: { host, outcome: 'done', collectionId: null, collectionSha256: null, findings: findingChars > 0 ? 1 : 0, stepFailures: {}, summary: null, problems: [], error: null },
+  result: hostResult(host, { findings: findingChars > 0 ? 1 : 0 }),
   findings: [],
   findingTexts: findingChars > 0 ? ['x'.repeat(findingChars)] : [],
 });

@@ -269,34 +269,50 @@ describe('the event XML fast path on damaged and unusual events', () => {
   }, 60_000);
 });
 
+/**
+ * An export where read boundary n (n × CHUNK) cuts one of `targets` (in turn) at one of the bytes
+ * `cutsIn` gives for it (in turn), unused filler events up to it, each target followed by `after`;
+ * `cuts` are where the targets start.
+ */
+function exportCutAtReads(layout: { boundaries: number; targets: string[]; filler: string; cutsIn: (target: string, targetBytes: number) => number[]; after?: string }): { path: string; cuts: number[] } {
+  const { boundaries, targets, filler, cutsIn, after = '' } = layout;
+  const parts: string[] = ['<Events>\n'];
+  let length = Buffer.byteLength(parts[0]!);
+  const cuts: number[] = [];
+  for (let boundary = 1; boundary <= boundaries; boundary += 1) {
+    const target = targets[boundary % targets.length]!;
+    const targetBytes = Buffer.byteLength(target);
+    const cutsInTarget = cutsIn(target, targetBytes);
+    const start = boundary * CHUNK - cutsInTarget[boundary % cutsInTarget.length]!;
+    while (length + Buffer.byteLength(filler) <= start) {
+      parts.push(filler);
+      length += Buffer.byteLength(filler);
+    }
+    const pad = ' '.repeat(start - length);
+    parts.push(pad, target, '\n', after);
+    cuts.push(start);
+    length += pad.length + targetBytes + 1 + Buffer.byteLength(after);
+  }
+  parts.push('</Events>\n');
+  return { path: file(parts.join('')), cuts };
+}
+
 describe('the event XML reader across its 1 MiB reads', () => {
   it('keeps every event whose bytes straddle a read boundary, at any byte of the event', async () => {
     // Filler of unused events up to just before each MiB, then a used event that the boundary cuts
     // at a chosen byte: inside `<Event`, the System, a multi-byte character, `</Event>`.
     const targets = [sysmon1('путь 日本語 ✓'), TRUE_TO_LIFE['prefixed names']!, TRUE_TO_LIFE['end tag with white space']!, TRUE_TO_LIFE['a non-breaking space after the Event name']!];
-    const filler = `${sysmon10()}\n`;
-    const parts: string[] = ['<Events>\n'];
-    let length = Buffer.byteLength(parts[0]!);
-    const cuts: number[] = [];
-    for (let boundary = 1; boundary <= 40; boundary += 1) {
-      const target = targets[boundary % targets.length]!;
-      const targetBytes = Buffer.byteLength(target);
-      const cutsInTarget = [1, 3, 5, 6, 7, 120, 170, 171, 172, 173, targetBytes - 9, targetBytes - 5, targetBytes - 2, targetBytes - 1];
-      const multiByte = Buffer.from(target).indexOf(Buffer.from('日'));
-      if (multiByte > 0) cutsInTarget.push(multiByte + 1, multiByte + 2);
-      const cut = cutsInTarget[boundary % cutsInTarget.length]!;
-      const start = boundary * CHUNK - cut;
-      while (length + Buffer.byteLength(filler) <= start) {
-        parts.push(filler);
-        length += Buffer.byteLength(filler);
-      }
-      const pad = ' '.repeat(start - length);
-      parts.push(pad, target, '\n');
-      cuts.push(start);
-      length += pad.length + targetBytes + 1;
-    }
-    parts.push('</Events>\n');
-    const path = file(parts.join(''));
+    const { path, cuts } = exportCutAtReads({
+      boundaries: 40,
+      targets,
+      filler: `${sysmon10()}\n`,
+      cutsIn: (target, targetBytes) => {
+        const cutsInTarget = [1, 3, 5, 6, 7, 120, 170, 171, 172, 173, targetBytes - 9, targetBytes - 5, targetBytes - 2, targetBytes - 1];
+        const multiByte = Buffer.from(target).indexOf(Buffer.from('日'));
+        if (multiByte > 0) cutsInTarget.push(multiByte + 1, multiByte + 2);
+        return cutsInTarget;
+      },
+    });
     const { fast, full } = await expectFastPathExact(path);
     expect(problemsOf(full)).toEqual([]);
     const kept = eventsOf(fast).map((item) => Number(/at byte (\d+)/.exec(item.position)![1]));
@@ -312,27 +328,13 @@ describe('the event XML reader across its 1 MiB reads, with long events', () => 
     const longScript = powershell4104(`${'Get-ChildItem C:\\Windows; '.repeat(6_000)}Set-WmiInstance -Class __EventFilter`);
     const longSysmon = sysmon1(`wmic.exe ${'x'.repeat(70_000)}`);
     const targets = [longScript, longSysmon];
-    const filler = `${sysmon10()}\n${sysmon1()}\n`;
-    const parts: string[] = ['<Events>\n'];
-    let length = Buffer.byteLength(parts[0]!);
-    const cuts: number[] = [];
-    for (let boundary = 1; boundary <= 12; boundary += 1) {
-      const target = targets[boundary % targets.length]!;
-      const targetBytes = Buffer.byteLength(target);
-      const cutsInTarget = [3, 500, targetBytes - 65_536 - 1, targetBytes - 65_536, targetBytes - 65_536 + 5, targetBytes - 60_000, targetBytes - 3];
-      const cut = cutsInTarget[boundary % cutsInTarget.length]!;
-      const start = boundary * CHUNK - cut;
-      while (length + Buffer.byteLength(filler) <= start) {
-        parts.push(filler);
-        length += Buffer.byteLength(filler);
-      }
-      const pad = ' '.repeat(start - length);
-      parts.push(pad, target, '\n', sysmon1(), '\n');
-      cuts.push(start);
-      length += pad.length + targetBytes + 1 + Buffer.byteLength(sysmon1()) + 1;
-    }
-    parts.push('</Events>\n');
-    const path = file(parts.join(''));
+    const { path, cuts } = exportCutAtReads({
+      boundaries: 12,
+      targets,
+      filler: `${sysmon10()}\n${sysmon1()}\n`,
+      cutsIn: (_, targetBytes) => [3, 500, targetBytes - 65_536 - 1, targetBytes - 65_536, targetBytes - 65_536 + 5, targetBytes - 60_000, targetBytes - 3],
+      after: `${sysmon1()}\n`,
+    });
     const { fast, full } = await expectFastPathExact(path);
     expect(problemsOf(full)).toEqual([]);
     const kept = new Set(eventsOf(fast).map((item) => Number(/at byte (\d+)/.exec(item.position)![1])));

@@ -4,6 +4,7 @@ import type { HostResult, HuntMeta } from '../../src/store/hunt-store.js';
 import type { Finding } from '../../src/domain/finding.js';
 import { ErrorCode } from '../../src/errors.js';
 import { redisAvailable, redisTestContext, type RedisTestContext } from '../app/redis-harness.js';
+import { hostResult } from '../support/host-result.js';
 
 function meta(huntId: string, hosts: string[]): HuntMeta {
   return {
@@ -20,17 +21,7 @@ function meta(huntId: string, hosts: string[]): HuntMeta {
 }
 
 function result(host: string, outcome: HostResult['outcome']): HostResult {
-  return {
-    host,
-    outcome,
-    collectionId: null,
-    collectionSha256: null,
-    findings: 0,
-    stepFailures: {},
-    summary: null,
-    problems: [],
-    error: outcome === 'failed' ? { code: 'E_ACCESS_DENIED', message: 'denied' } : null,
-  };
+  return hostResult(host, { outcome, error: outcome === 'failed' ? { code: 'E_ACCESS_DENIED', message: 'denied' } : null });
 }
 
 function finding(host: string, riskLevel: Finding['riskLevel'], benign = false): Finding {

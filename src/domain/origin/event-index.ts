@@ -268,7 +268,7 @@ export class EventIndex {
     const user = ownCopy(/(?:^|\n)\s*(?:User|UserId)\s*=\s*(\S.*)/.exec(context)?.[1]?.trim() ?? null);
     const details = Object.values(event.data).find((value) => /CommandInvocation\(|ParameterBinding\(/.test(value));
     const body = event.data.ScriptBlockText ?? event.data.Payload ?? details ?? text;
-    const scriptText = body.length > this.maxScriptChars ? ownCopy(body.slice(0, this.maxScriptChars)) : body;
+    const scriptText = body.length > this.maxScriptChars ? ownString(body.slice(0, this.maxScriptChars)) : body;
     const script: ScriptEntry = {
       hostKey: hostMatchKey(event.host),
       eventId: event.eventId,
@@ -309,9 +309,14 @@ function appendTo<T>(byHost: Map<string, T[]>, hostKey: string, entry: T): void 
 /**
  * The string as one of its own: V8 makes a cut of 13 characters or more from a string a view of it,
  * which keeps the whole string alive as long as the cut is. A concatenation cut back is a fresh one.
+ * Readers use it for what they keep of an event; the index for what it cuts from kept text.
  */
-function ownCopy<Text extends string | null>(value: Text): Text {
-  return value === null || value.length < 13 ? value : (` ${value}`.slice(1) as Text);
+export function ownString(value: string): string {
+  return value.length < 13 ? value : ` ${value}`.slice(1);
+}
+
+function ownCopy(value: string | null): string | null {
+  return value === null ? null : ownString(value);
 }
 
 /** 4688's MandatoryLabel is the integrity SID: S-1-16-<RID>. */
