@@ -108,8 +108,9 @@ export class EvidenceStore {
 
 /** Documents with an array at least this long go to the writer in parts (a fleet report's findings). */
 const PARTED_ARRAY_LENGTH = 1000;
-/** About how many characters of JSON each part carries: large enough that messages stay few. */
-const PART_CHARS = 1 << 20;
+/** Bytes of UTF-8 each part carries at most (bar one text longer than that): large enough that messages stay few. */
+const PART_BYTES = 1 << 20;
+const COMMA = 0x2c;
 
 function isLargePlainObject(document: unknown): document is Record<string, unknown> {
   if (typeof document !== 'object' || document === null || Array.isArray(document)) return false;
@@ -119,43 +120,60 @@ function isLargePlainObject(document: unknown): document is Record<string, unkno
 }
 
 /**
- * The text of JSON.stringify(document), byte for byte, in parts of about PART_CHARS: the top-level
- * members in order, long arrays among them encoded a slice at a time (from `knownTexts` when they
- * hold every element of the slice).
+ * The UTF-8 bytes of JSON.stringify(document), byte for byte, in parts of at most PART_BYTES: the
+ * top-level members in order, long arrays among them encoded a slice at a time (from `knownTexts`
+ * when they hold every element of the slice). Each text is encoded straight into one reused buffer,
+ * so no part string is built and flattened only to be copied to the writer thread: a part yielded
+ * is valid until the next is asked for (the writer copies it when it posts it).
  */
-function* jsonParts(document: Record<string, unknown>, knownTexts?: ReadonlyMap<unknown, string>): Generator<string> {
-  let part = '{';
+function* jsonParts(document: Record<string, unknown>, knownTexts?: ReadonlyMap<unknown, string>): Generator<Uint8Array> {
+  const buffer = Buffer.allocUnsafeSlow(PART_BYTES);
+  let used = 0;
+  // Yields what the buffer holds when `text` might not fit after it; a text too long for any part goes alone.
+  function* put(text: string): Generator<Uint8Array> {
+    if (used > 0 && used + 3 * text.length > PART_BYTES) {
+      yield buffer.subarray(0, used);
+      used = 0;
+    }
+    if (3 * text.length > PART_BYTES) yield Buffer.from(text, 'utf8');
+    else used += buffer.write(text, used, 'utf8');
+  }
   let first = true;
-  const take = (text: string): string | null => {
-    part += text;
-    if (part.length < PART_CHARS) return null;
-    const full = part;
-    part = '';
-    return full;
-  };
+  yield* put('{');
   for (const key of Object.keys(document)) {
     const value = document[key];
     const member = `${first ? '' : ','}${JSON.stringify(key)}:`;
     if (!Array.isArray(value) || value.length < PARTED_ARRAY_LENGTH || 'toJSON' in value) {
       const text = JSON.stringify(value) as string | undefined;
       if (text === undefined) continue;
-      const full = take(member + text);
-      if (full !== null) yield full;
+      yield* put(member + text);
     } else {
-      let full = take(`${member}[`);
-      if (full !== null) yield full;
+      yield* put(`${member}[`);
       for (let start = 0; start < value.length; start += PARTED_ARRAY_LENGTH) {
         const slice = value.slice(start, start + PARTED_ARRAY_LENGTH);
         const texts = knownTexts ? textsOf(slice, knownTexts) : null;
-        full = take(`${start === 0 ? '' : ','}${texts ? texts.join(',') : JSON.stringify(slice).slice(1, -1)}`);
-        if (full !== null) yield full;
+        if (texts) {
+          for (const [index, text] of texts.entries()) {
+            const comma = start > 0 || index > 0;
+            // The common case in place (a finding's text fits the part): a comma byte, then the text.
+            if (used + 1 + 3 * text.length <= PART_BYTES) {
+              if (comma) buffer[used++] = COMMA;
+              used += buffer.write(text, used, 'utf8');
+            } else {
+              if (comma) yield* put(',');
+              yield* put(text);
+            }
+          }
+        } else {
+          yield* put(`${start === 0 ? '' : ','}${JSON.stringify(slice).slice(1, -1)}`);
+        }
       }
-      full = take(']');
-      if (full !== null) yield full;
+      yield* put(']');
     }
     first = false;
   }
-  yield `${part}}`;
+  yield* put('}');
+  if (used > 0) yield buffer.subarray(0, used);
 }
 
 function textsOf(elements: unknown[], knownTexts: ReadonlyMap<unknown, string>): string[] | null {

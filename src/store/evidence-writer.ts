@@ -64,7 +64,7 @@ function streamPart({ seq, directory, body, tag, end, abort }) {
   }
   if (!stream.error && !abort && body.length > 0) {
     try {
-      const bytes = Buffer.from(body, 'utf8');
+      const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
       stream.hash.update(bytes);
       writeSync(stream.fd, bytes);
       stream.bytes += bytes.length;
@@ -119,11 +119,12 @@ export class EvidenceWriter {
   }
 
   /**
-   * Writes a document given as consecutive parts of its text, each handed over as soon as it is
-   * made; the file and its hash are those of the parts joined. A part that throws abandons the write
+   * Writes a document given as consecutive parts of its text or of its UTF-8 bytes, each handed over
+   * (copied) as soon as it is made, so a part's buffer may be reused for the next; the file and its
+   * hash are those of the parts joined. A part that throws abandons the write
    * (no file is left) and rejects with that error.
    */
-  writeParts(directory: string, parts: Iterable<string>): Promise<{ sha256: string; bytes: number }> {
+  writeParts(directory: string, parts: Iterable<string | Uint8Array>): Promise<{ sha256: string; bytes: number }> {
     const thread = (this.thread ??= this.start());
     const seq = (this.seq += 1);
     if (this.pending.size === 0) thread.ref();

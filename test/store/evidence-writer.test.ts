@@ -77,6 +77,26 @@ describe('evidence written off the event loop', () => {
     expect(stored.bytes).toBe(Buffer.byteLength(text));
   });
 
+  it('stores the exact bytes when given texts of many sizes and scripts cross every part boundary', async () => {
+    const dir = root();
+    const evidence = new EvidenceStore(dir);
+    // Multi-byte characters (2, 3 and 4 bytes in UTF-8) land on part edges; some texts are longer
+    // than a part can hold at three bytes a character, and go over on their own.
+    const pieces = ['a', 'é', '€', '😀', '"', '\\', '\u2028'];
+    const findings = Array.from({ length: 3000 }, (_, index) => ({
+      id: `f${index}`,
+      detail: pieces[index % pieces.length]!.repeat(index % 97 === 0 ? 200_000 + index : (index * 37) % 900),
+    }));
+    const knownTexts = new Map<unknown, string>(findings.map((finding) => [finding, JSON.stringify(finding)]));
+    const report = { reportVersion: 1, hosts: findings.slice(0, 1500).map((finding) => ({ host: finding.id })), findings, problems: [] };
+    const text = JSON.stringify(report);
+    expect(Buffer.byteLength(text)).toBeGreaterThan(8 << 20);
+    const stored = await evidence.putJson('report', report, knownTexts);
+    expect(readFileSync(join(dir, 'report', `${stored.sha256}.json`), 'utf8')).toBe(text);
+    expect(stored.sha256).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
+    expect(stored.bytes).toBe(Buffer.byteLength(text));
+  });
+
   it('uses the given text of an element instead of encoding it again', async () => {
     const dir = root();
     const evidence = new EvidenceStore(dir);
