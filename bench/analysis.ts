@@ -7,13 +7,18 @@
  * (process.resourceUsage().maxRSS) belongs to one size alone. Files go to os.tmpdir() and are removed.
  *
  *   npx tsx bench/analysis.ts       (ANALYSIS_BENCH_SIZES=100000,1000000  ANALYSIS_BENCH_FORMATS=flat-jsonl,...)
+ *
+ * `--retained <file>` (with --expose-gc) reports what the offline path keeps on the heap instead:
+ * the most while reading, the result, and for comparison an in-memory index of the same events.
  */
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 import { loadAllowlist } from '../src/allowlist/load-allowlist.js';
+import { loadInputs } from '../src/ingest/input-loader.js';
 import { analyzeInputs } from '../src/ingest/offline-analysis.js';
 import { emitResult, isEntryPoint, runInChild } from './support/child.js';
 import { EVENT_FORMATS, writeDataset, type EventFormat } from './support/event-datasets.js';
@@ -99,6 +104,62 @@ async function measureAnalysis(path: string): Promise<AnalyzeMeasurement> {
     hosts: result.hosts.length,
     problems: result.problems.length,
     peakRssMb: peakRssMb(),
+  };
+}
+
+export interface RetainedAnalysis {
+  eventsKept: number;
+  findings: number;
+  /** The most heap in use after a full GC at any read of the input, above what was in use before. */
+  whileReadingMb: number;
+  /** Heap in use after a full GC with the whole result held. */
+  resultMb: number;
+  /** The findings as JSON text, in MB of characters: what the result says, for scale. */
+  findingsJsonMb: number;
+  /** Heap an `EventIndex` of the same events holds (`loadInputs`): what reading kept before the spill. */
+  inMemoryIndexMb: number;
+}
+
+async function measureRetained(path: string): Promise<RetainedAnalysis> {
+  const gc = global.gc;
+  if (!gc) throw new Error('run with --expose-gc');
+  // Code compiled on first use, and bytecode V8 may drop under GC, would count as held data.
+  setFlagsFromString('--no-flush-bytecode');
+  const allowlist = await loadAllowlist({ files: [] });
+  await analyzeInputs([path], { cwd: tmpdir(), allowlist });
+  await loadInputs([{ path, fromFolder: false }], { cwd: tmpdir() });
+  const heapAfterGc = () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed / 1024 / 1024;
+  };
+  // A value an async call returned stays reachable until the next turn of the event loop.
+  const settled = () => new Promise((resolve) => setTimeout(resolve, 0));
+  await settled();
+  const before = heapAfterGc();
+  let whileReading = 0;
+  const onProgress = () => {
+    whileReading = Math.max(whileReading, heapAfterGc() - before);
+  };
+  let result: Awaited<ReturnType<typeof analyzeInputs>> | null = await analyzeInputs([path], { cwd: tmpdir(), allowlist, onProgress });
+  const resultMb = heapAfterGc() - before;
+  const summary = {
+    eventsKept: result.files.reduce((sum, file) => sum + file.events, 0),
+    findings: result.findings.length,
+    findingsJsonMb: JSON.stringify(result.findings).length / 1024 / 1024,
+  };
+  result = null;
+  await settled();
+  const beforeIndex = heapAfterGc();
+  const loaded = await loadInputs([{ path, fromFolder: false }], { cwd: tmpdir() });
+  const inMemoryIndexMb = heapAfterGc() - beforeIndex;
+  if (loaded.index.eventsSeen === 0) throw new Error('the export holds no event the index keeps');
+  return {
+    ...summary,
+    whileReadingMb: round(whileReading, 2),
+    resultMb: round(resultMb, 2),
+    findingsJsonMb: round(summary.findingsJsonMb, 2),
+    inMemoryIndexMb: round(inMemoryIndexMb, 2),
   };
 }
 
@@ -236,6 +297,7 @@ if (isEntryPoint(import.meta.url)) {
   const [flag, path] = process.argv.slice(2);
   if (flag === '--analyze') emitResult(await measureAnalysis(path!));
   else if (flag === '--parse') emitResult(await measureJsonParse(path!));
+  else if (flag === '--retained') emitResult(await measureRetained(path!));
   else {
     const result = await runAnalysisBench();
     emitResult(result);

@@ -1,6 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import type { Collection } from '../domain/collection.js';
+import type { EventRecord } from '../domain/event-record.js';
 import { EventIndex, type EventIndexOptions } from '../domain/origin/event-index.js';
 import { CodedError, ErrorCode } from '../errors.js';
 import { detectReader } from './formats.js';
@@ -20,13 +21,21 @@ export interface InputFileSummary {
   hosts: string[];
 }
 
-export interface LoadedInputs {
+export interface ReadInputs {
   collections: Array<{ source: string; collection: Collection }>;
-  index: EventIndex;
   problems: ReadProblem[];
   files: InputFileSummary[];
   /** Files found in folders that are in no format wmi-hunter reads (a README next to the exports). */
   skipped: string[];
+}
+
+export interface LoadedInputs extends ReadInputs {
+  index: EventIndex;
+}
+
+/** Where the events read go: an `EventIndex` in memory, or an `EventSpill` on disk. */
+export interface EventSink {
+  add(event: EventRecord, source: string): void;
 }
 
 export interface LoadOptions {
@@ -91,9 +100,15 @@ export function displayPath(path: string, cwd: string): string {
 /** Problems listed one by one per file; beyond this they are counted, so a garbage file cannot fill memory. */
 export const MAX_LISTED_PROBLEMS = 100;
 
+/** Every input read, its events indexed in memory. */
 export async function loadInputs(inputs: readonly InputPath[], options: LoadOptions): Promise<LoadedInputs> {
   const index = new EventIndex(options.index);
-  const loaded: LoadedInputs = { collections: [], index, problems: [], files: [], skipped: [] };
+  return { ...(await readInputs(inputs, options, index)), index };
+}
+
+/** Every input read, each event handed to `events` with where it was read from. */
+export async function readInputs(inputs: readonly InputPath[], options: LoadOptions, events: EventSink): Promise<ReadInputs> {
+  const loaded: ReadInputs = { collections: [], problems: [], files: [], skipped: [] };
   const readers = [];
   let bytesTotal = 0;
   for (const { path, fromFolder } of inputs) {
@@ -120,7 +135,7 @@ export async function loadInputs(inputs: readonly InputPath[], options: LoadOpti
       if (item.kind === 'event') {
         summary.events += 1;
         if (item.event.host && !hosts.has(item.event.host.toLowerCase())) hosts.set(item.event.host.toLowerCase(), item.event.host);
-        index.add(item.event, `${source}:${item.position}`);
+        events.add(item.event, `${source}:${item.position}`);
       } else if (item.kind === 'problem') {
         summary.problems += 1;
         if (summary.problems <= MAX_LISTED_PROBLEMS) loaded.problems.push({ ...item.problem, source });
@@ -128,7 +143,7 @@ export async function loadInputs(inputs: readonly InputPath[], options: LoadOpti
         loaded.collections.push({ source, collection: item.collection });
         item.collection.events.forEach((event, position) => {
           summary.events += 1;
-          index.add(event, `${source}:events[${position}]`);
+          events.add(event, `${source}:events[${position}]`);
         });
       }
     }

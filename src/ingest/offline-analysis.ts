@@ -1,17 +1,19 @@
 import type { AllowlistEntry } from '../domain/analysis/allowlist.js';
 import type { Finding } from '../domain/finding.js';
-import type { EventIndex, EventIndexOptions } from '../domain/origin/event-index.js';
+import type { EventIndexOptions } from '../domain/origin/event-index.js';
 import { hostMatchKey } from '../domain/origin/host-match.js';
-import { analyzeWithEvents } from '../domain/origin/analyze-with-events.js';
+import { analyzeWithEventsInParts, type HostsPart } from '../domain/origin/analyze-with-events.js';
 import { collectionProblems, hostSummaryOf, mergeHostSummaries, type HostSummary, type Problem } from '../domain/report/build-report.js';
-import { objectsFromCollection } from '../domain/wmi-object.js';
+import { objectsFromCollection, type WmiObject } from '../domain/wmi-object.js';
 import { CodedError } from '../errors.js';
-import { loadInputs, type InputFileSummary, type InputPath, type LoadOptions } from './input-loader.js';
+import { EventSpill, HOST_GROUPS } from './event-spill.js';
+import { readInputs, type InputFileSummary, type InputPath, type LoadOptions } from './input-loader.js';
 
 /**
  * Offline analysis of everything a responder has: collections and exported event logs together.
  * Objects the events describe are rebuilt and merged with the collected ones (one finding per
- * object), analyzed, and traced to their origin.
+ * object), analyzed, and traced to their origin. The events kept wait on disk (`EventSpill`) and
+ * are analyzed one group of hosts at a time, so memory does not grow with the input.
  */
 export interface OfflineAnalysis {
   findings: Finding[];
@@ -19,7 +21,6 @@ export interface OfflineAnalysis {
   problems: Problem[];
   files: InputFileSummary[];
   skipped: string[];
-  index: EventIndex;
 }
 
 export interface OfflineOptions extends LoadOptions {
@@ -28,7 +29,17 @@ export interface OfflineOptions extends LoadOptions {
 }
 
 export async function analyzeInputs(inputs: ReadonlyArray<InputPath | string>, options: OfflineOptions): Promise<OfflineAnalysis> {
-  const loaded = await loadInputs(inputs.map((input) => (typeof input === 'string' ? { path: input, fromFolder: false } : input)), options);
+  const spill = new EventSpill(options.index);
+  try {
+    return await analyzeSpilled(inputs, options, spill);
+  } finally {
+    spill.remove();
+  }
+}
+
+async function analyzeSpilled(inputs: ReadonlyArray<InputPath | string>, options: OfflineOptions, spill: EventSpill): Promise<OfflineAnalysis> {
+  const paths = inputs.map((input) => (typeof input === 'string' ? { path: input, fromFolder: false } : input));
+  const loaded = await readInputs(paths, options, spill);
   const collected = loaded.collections.flatMap(({ source, collection }) => {
     try {
       return objectsFromCollection(collection);
@@ -37,7 +48,7 @@ export async function analyzeInputs(inputs: ReadonlyArray<InputPath | string>, o
       throw error;
     }
   });
-  const findings = analyzeWithEvents(collected, loaded.index, {
+  const findings = analyzeWithEventsInParts(hostGroups(collected, spill), {
     allowlist: options.allowlist,
     autorecoverMofs: loaded.collections.flatMap(({ collection }) => collection.autorecoverMofs),
   });
@@ -60,6 +71,19 @@ export async function analyzeInputs(inputs: ReadonlyArray<InputPath | string>, o
     problems: [...loaded.collections.flatMap(({ source, collection }) => collectionProblems(collection, source)), ...loaded.problems],
     files: loaded.files,
     skipped: loaded.skipped,
-    index: loaded.index,
   };
+}
+
+/** Each group of hosts with its collected objects and its events, indexed only when its turn comes. */
+function* hostGroups(collected: readonly WmiObject[], spill: EventSpill): Generator<HostsPart> {
+  const collectedByGroup = new Map<number, WmiObject[]>();
+  for (const object of collected) {
+    const group = spill.groupOf(object.host);
+    const objects = collectedByGroup.get(group);
+    if (objects) objects.push(object);
+    else collectedByGroup.set(group, [object]);
+  }
+  for (let group = 0; group < HOST_GROUPS; group += 1) {
+    yield { collected: collectedByGroup.get(group) ?? [], index: spill.indexOf(group) };
+  }
 }

@@ -4,6 +4,7 @@ import { loadAllowlist } from '../../src/allowlist/load-allowlist.js';
 import type { AllowlistEntry } from '../../src/domain/analysis/allowlist.js';
 import { isHighOrAbove, type Finding } from '../../src/domain/finding.js';
 import { objectsFromEvents } from '../../src/domain/origin/event-objects.js';
+import { loadInputs } from '../../src/ingest/input-loader.js';
 import { analyzeInputs, type OfflineAnalysis } from '../../src/ingest/offline-analysis.js';
 
 /**
@@ -19,6 +20,10 @@ beforeAll(async () => {
 
 async function analyze(file: string): Promise<OfflineAnalysis> {
   return analyzeInputs([`${DATASETS}${file}`], { cwd: DATASETS, allowlist });
+}
+
+async function wmiEventsOf(file: string) {
+  return (await loadInputs([{ path: `${DATASETS}${file}`, fromFolder: false }], { cwd: DATASETS })).index.wmiEvents;
 }
 
 function only(findings: Finding[], predicate: (finding: Finding) => boolean): Finding {
@@ -136,8 +141,8 @@ describe('covenant-persistwmi.mordor.jsonl (IT001.shire.com among 5 hosts)', () 
     expect(isHighOrAbove(finding.riskLevel)).toBe(true);
   });
 
-  it('keeps the CreatorSID 5861 logged, decoded from its bytes', () => {
-    const objects = objectsFromEvents(result.index.wmiEvents);
+  it('keeps the CreatorSID 5861 logged, decoded from its bytes', async () => {
+    const objects = objectsFromEvents(await wmiEventsOf('covenant-persistwmi.mordor.jsonl'));
     expect(new Set(objects.map((object) => object.creatorSid))).toEqual(new Set(['S-1-5-21-791464340-1796667228-2788435825-1112']));
   });
 
@@ -172,8 +177,8 @@ describe('empire-elevated-wmi.winlogbeat.jsonl (HR001.shire.com)', () => {
     expect(finding.riskLevel).toBe('Critical');
   });
 
-  it('keeps the CreatorSID of the 5861 read from user_data', () => {
-    const sids = new Set(objectsFromEvents(result.index.wmiEvents).map((object) => object.creatorSid));
+  it('keeps the CreatorSID of the 5861 read from user_data', async () => {
+    const sids = new Set(objectsFromEvents(await wmiEventsOf('empire-elevated-wmi.winlogbeat.jsonl')).map((object) => object.creatorSid));
     expect(sids).toEqual(new Set(['S-1-5-21-2511471446-1103646877-3980648787-1106']));
   });
 

@@ -1,11 +1,12 @@
 import type { AllowlistEntry } from '../analysis/allowlist.js';
-import { analyzeObjects } from '../analysis/analyze.js';
+import { analyzeObjects, compareFindingOrder, findingOrder, type FindingOrder } from '../analysis/analyze.js';
 import type { Collection } from '../collection.js';
 import type { Finding } from '../finding.js';
 import { objectsFromCollection, type WmiObject } from '../wmi-object.js';
 import { EventIndex } from './event-index.js';
 import { objectsFromEvents } from './event-objects.js';
 import { mergeObjects } from './merge-objects.js';
+import { shareStrings, type StringPool } from './shared-strings.js';
 import { traceOrigins } from './trace.js';
 
 /**
@@ -22,6 +23,33 @@ export function analyzeWithEvents(collected: readonly WmiObject[], index: EventI
   return traceOrigins(analyzeObjects(objects, { allowlist: options.allowlist }), index, {
     ...(options.autorecoverMofs ? { autorecoverMofs: options.autorecoverMofs } : {}),
   });
+}
+
+/** The objects and events of some hosts: every host's, by `hostMatchKey`, all in one part. */
+export interface HostsPart {
+  collected: readonly WmiObject[];
+  index: EventIndex;
+}
+
+/**
+ * `analyzeWithEvents` over an input split by host, one part at a time, so only one part's events
+ * need be held: rebuilding, merging, joining and tracing never look across hosts (SID account names
+ * do, and come in a shared `SidAccounts`). The findings come in the order one call over the whole
+ * input gives: that of the findings before tracing (tracing may raise a level but does not re-sort).
+ */
+export function analyzeWithEventsInParts(parts: Iterable<HostsPart>, options: AnalyzeWithEventsOptions): Finding[] {
+  const placed: Array<{ order: FindingOrder; finding: Finding }> = [];
+  const strings: StringPool = new Map();
+  for (const { collected, index } of parts) {
+    const objects = mergeObjects(collected, objectsFromEvents(index.wmiEvents));
+    const analyzed = analyzeObjects(objects, { allowlist: options.allowlist });
+    const traced = traceOrigins(analyzed, index, {
+      ...(options.autorecoverMofs ? { autorecoverMofs: options.autorecoverMofs } : {}),
+    });
+    traced.forEach((finding, position) => placed.push({ order: findingOrder(analyzed[position]!), finding: shareStrings(finding, strings) }));
+  }
+  placed.sort((a, b) => compareFindingOrder(a.order, b.order));
+  return placed.map(({ finding }) => finding);
 }
 
 /** Live hunts: validated collections with the events the collector returned. */

@@ -1,7 +1,9 @@
 import { eventRef, type EventRecord, type EventRef } from '../event-record.js';
 import { epochMs } from '../time.js';
+import { accountName, MACHINE_ACCOUNT_LOGON, nonEmpty } from './event-fields.js';
 import { hostMatchKey } from './host-match.js';
 import { isFamilyEvent, isUsedEvent, WMI_CREATION_PATTERN } from './relevant-events.js';
+import { SidAccounts } from './sid-accounts.js';
 
 /**
  * What the reconstruction and the tracer keep of a stream of events, compactly:
@@ -65,9 +67,32 @@ export interface EventIndexOptions {
   maxProcesses?: number;
   maxCommandLineChars?: number;
   maxScriptChars?: number;
+  /**
+   * SID-to-account names learned by the caller from every event of the input, in the order read:
+   * for an index that holds only some hosts of an input traced in parts. The index then only reads
+   * them; without it the index learns them from the events it is given.
+   */
+  accounts?: SidAccounts;
 }
 
-const MACHINE_ACCOUNT_LOGON = '0x3e7';
+/**
+ * Whether `add` keeps anything of an event: a used event with a readable time, of a kind the index
+ * holds (WMI-Activity 5857/5858/5860, and PowerShell records that create no WMI object, pass the
+ * readers' filter but are not kept).
+ */
+export function isIndexable(event: EventRecord): boolean {
+  if (!isUsedEvent(event) || epochMs(event.time) === null) return false;
+  if (isFamilyEvent(event, 'powershell', 400, 800, 4103, 4104)) return WMI_CREATION_PATTERN.test(scriptTextOf(event));
+  return isFamilyEvent(event, 'sysmon', 1, 19, 20, 21) || isFamilyEvent(event, 'wmi-activity', 5859, 5861) || isFamilyEvent(event, 'security', 4688, 4662);
+}
+
+/** A PowerShell record's text: every field but ContextInfo, in order. */
+function scriptTextOf(event: EventRecord): string {
+  return Object.entries(event.data)
+    .filter(([name]) => name !== 'ContextInfo')
+    .map(([, value]) => value)
+    .join('\n');
+}
 
 export class EventIndex {
   readonly wmiEvents: IndexedEvent[] = [];
@@ -87,7 +112,8 @@ export class EventIndex {
   private readonly wmiAccessByHost = new Map<string, WmiAccessEntry[]>();
   private readonly byPid = new Map<string, string[]>();
   private readonly strings = new Map<string, string>();
-  private readonly accounts = new Map<string, string>();
+  private readonly accounts: SidAccounts;
+  private readonly learnsAccounts: boolean;
   private readonly maxProcesses: number;
   private readonly maxCommandLineChars: number;
   private readonly maxScriptChars: number;
@@ -97,11 +123,13 @@ export class EventIndex {
     this.maxProcesses = options.maxProcesses ?? 250_000;
     this.maxCommandLineChars = options.maxCommandLineChars ?? 32_768;
     this.maxScriptChars = options.maxScriptChars ?? 65_536;
+    this.accounts = options.accounts ?? new SidAccounts();
+    this.learnsAccounts = options.accounts === undefined;
   }
 
   /** The account name events logged next to a SID (4688's subject), when one did. */
   accountOf(sid: string): string | null {
-    return this.accounts.get(sid.toUpperCase()) ?? null;
+    return this.accounts.nameOf(sid);
   }
 
   get processCount(): number {
@@ -234,8 +262,7 @@ export class EventIndex {
     const subject = accountName(data.SubjectDomainName, data.SubjectUserName);
     const subjectIsMachine = (data.SubjectLogonId ?? '').toLowerCase() === MACHINE_ACCOUNT_LOGON;
     const user = target ?? (subjectIsMachine ? 'NT AUTHORITY\\SYSTEM' : subject);
-    const subjectSid = nonEmpty(data.SubjectUserSid);
-    if (subjectSid && subject && !subjectIsMachine && this.accounts.size < 100_000) this.accounts.set(subjectSid.toUpperCase(), subject);
+    if (this.learnsAccounts) this.accounts.learn(event);
     return {
       hostKey: hostMatchKey(event.host),
       host: this.intern(event.host) ?? event.host,
@@ -257,10 +284,7 @@ export class EventIndex {
   }
 
   private addScript(event: EventRecord, ref: EventRef, epoch: number): void {
-    const text = Object.entries(event.data)
-      .filter(([name]) => name !== 'ContextInfo')
-      .map(([, value]) => value)
-      .join('\n');
+    const text = scriptTextOf(event);
     const context = `${event.data.ContextInfo ?? ''}\n${text}`;
     if (!WMI_CREATION_PATTERN.test(text)) return;
     // Matches are cut from the whole context (ContextInfo and the script): own copies keep it from staying alive.
@@ -329,23 +353,10 @@ function integrityFromLabel(label: string | undefined): string | null {
   return rid !== undefined ? (INTEGRITY_RIDS[rid] ?? sid) : sid;
 }
 
-function nonEmpty(value: string | undefined): string | null {
-  if (value === undefined) return null;
-  const trimmed = value.trim();
-  return trimmed === '' || trimmed === '-' ? null : trimmed;
-}
-
 /** Pids come as decimal (Sysmon) or hex (4688: 0x14c0). */
 function toPid(value: string | undefined): number | null {
   const text = nonEmpty(value);
   if (text === null) return null;
   if (/^0x[0-9a-f]+$/i.test(text)) return Number.parseInt(text, 16);
   return /^\d+$/.test(text) ? Number(text) : null;
-}
-
-function accountName(domain: string | undefined, user: string | undefined): string | null {
-  const name = nonEmpty(user);
-  if (name === null) return null;
-  const realm = nonEmpty(domain);
-  return realm ? `${realm}\\${name}` : name;
 }
