@@ -75,15 +75,26 @@ export interface EventIndexOptions {
   accounts?: SidAccounts;
 }
 
+/** What the index keeps an event as; null for events of no kind it holds. */
+type KeptKind = 'wmi-event' | 'sysmon-process' | 'security-process' | 'script' | 'wmi-access';
+
 /**
- * Whether `add` keeps anything of an event: a used event with a readable time, of a kind the index
- * holds (WMI-Activity 5857/5858/5860, and PowerShell records that create no WMI object, pass the
- * readers' filter but are not kept).
+ * The one place that says which events the index holds, read by `add` and by `isIndexable`:
+ * WMI-Activity 5857/5858/5860, and PowerShell records that create no WMI object, pass the readers'
+ * filter but are not kept.
  */
+function keptKindOf(event: EventRecord): KeptKind | null {
+  if (isFamilyEvent(event, 'sysmon', 19, 20, 21) || isFamilyEvent(event, 'wmi-activity', 5859, 5861)) return 'wmi-event';
+  if (isFamilyEvent(event, 'sysmon', 1)) return 'sysmon-process';
+  if (isFamilyEvent(event, 'security', 4688)) return 'security-process';
+  if (isFamilyEvent(event, 'powershell', 400, 800, 4103, 4104)) return WMI_CREATION_PATTERN.test(scriptTextOf(event)) ? 'script' : null;
+  if (isFamilyEvent(event, 'security', 4662)) return 'wmi-access';
+  return null;
+}
+
+/** Whether `add` keeps anything of an event: a used event with a readable time, of a kind the index holds. */
 export function isIndexable(event: EventRecord): boolean {
-  if (!isUsedEvent(event) || epochMs(event.time) === null) return false;
-  if (isFamilyEvent(event, 'powershell', 400, 800, 4103, 4104)) return WMI_CREATION_PATTERN.test(scriptTextOf(event));
-  return isFamilyEvent(event, 'sysmon', 1, 19, 20, 21) || isFamilyEvent(event, 'wmi-activity', 5859, 5861) || isFamilyEvent(event, 'security', 4688, 4662);
+  return isUsedEvent(event) && epochMs(event.time) !== null && keptKindOf(event) !== null;
 }
 
 /** A PowerShell record's text: every field but ContextInfo, in order. */
@@ -141,16 +152,18 @@ export class EventIndex {
     const epoch = epochMs(event.time);
     if (epoch === null) return;
     this.eventsSeen += 1;
+    const kind = keptKindOf(event);
+    if (kind === null) return;
     const ref = eventRef(event, source);
-    if (isFamilyEvent(event, 'sysmon', 19, 20, 21) || isFamilyEvent(event, 'wmi-activity', 5859, 5861)) {
+    if (kind === 'wmi-event') {
       this.wmiEvents.push({ event, ref, epoch });
-    } else if (isFamilyEvent(event, 'sysmon', 1)) {
+    } else if (kind === 'sysmon-process') {
       this.addProcess(this.sysmonProcess(event, ref, epoch));
-    } else if (isFamilyEvent(event, 'security', 4688)) {
+    } else if (kind === 'security-process') {
       this.addProcess(this.securityProcess(event, ref, epoch));
-    } else if (isFamilyEvent(event, 'powershell', 400, 800, 4103, 4104)) {
+    } else if (kind === 'script') {
       this.addScript(event, ref, epoch);
-    } else if (isFamilyEvent(event, 'security', 4662)) {
+    } else {
       const access: WmiAccessEntry = {
         hostKey: hostMatchKey(event.host),
         time: event.time,
@@ -283,10 +296,10 @@ export class EventIndex {
     };
   }
 
+  /** A PowerShell record whose text creates WMI objects (keptKindOf). */
   private addScript(event: EventRecord, ref: EventRef, epoch: number): void {
     const text = scriptTextOf(event);
     const context = `${event.data.ContextInfo ?? ''}\n${text}`;
-    if (!WMI_CREATION_PATTERN.test(text)) return;
     // Matches are cut from the whole context (ContextInfo and the script): own copies keep it from staying alive.
     const hostApplication = ownCopy(/Host ?Application\s*=\s*(.*)/.exec(context)?.[1]?.trim() ?? null);
     const user = ownCopy(/(?:^|\n)\s*(?:User|UserId)\s*=\s*(\S.*)/.exec(context)?.[1]?.trim() ?? null);
