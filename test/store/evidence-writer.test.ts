@@ -3,7 +3,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EvidenceStore } from '../../src/store/evidence-store.js';
+import { EvidenceStore, type StoredEvidence } from '../../src/store/evidence-store.js';
+
+/** The stored report file holds exactly `text`, under its SHA-256, with its byte count. */
+function expectStoredReport(dir: string, stored: StoredEvidence, text: string): void {
+  expect(readFileSync(join(dir, 'report', `${stored.sha256}.json`), 'utf8')).toBe(text);
+  expect(stored.sha256).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
+  expect(stored.bytes).toBe(Buffer.byteLength(text));
+}
 
 describe('evidence written off the event loop', () => {
   const roots: string[] = [];
@@ -72,9 +79,7 @@ describe('evidence written off the event loop', () => {
     const knownTexts = new Map<unknown, string>(findings.filter((_, index) => index < 1500 || index > 1999).map((finding) => [finding, JSON.stringify(finding)]));
     const text = JSON.stringify(report);
     const stored = await evidence.putJson('report', report, knownTexts);
-    expect(readFileSync(join(dir, 'report', `${stored.sha256}.json`), 'utf8')).toBe(text);
-    expect(stored.sha256).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
-    expect(stored.bytes).toBe(Buffer.byteLength(text));
+    expectStoredReport(dir, stored, text);
   });
 
   it('stores the exact bytes when given texts of many sizes and scripts cross every part boundary', async () => {
@@ -92,9 +97,7 @@ describe('evidence written off the event loop', () => {
     const text = JSON.stringify(report);
     expect(Buffer.byteLength(text)).toBeGreaterThan(8 << 20);
     const stored = await evidence.putJson('report', report, knownTexts);
-    expect(readFileSync(join(dir, 'report', `${stored.sha256}.json`), 'utf8')).toBe(text);
-    expect(stored.sha256).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
-    expect(stored.bytes).toBe(Buffer.byteLength(text));
+    expectStoredReport(dir, stored, text);
   });
 
   it('uses the given text of an element instead of encoding it again', async () => {

@@ -19,10 +19,17 @@ export interface AnalyzeWithEventsOptions {
 }
 
 export function analyzeWithEvents(collected: readonly WmiObject[], index: EventIndex, options: AnalyzeWithEventsOptions): Finding[] {
+  return analyzedAndTraced(collected, index, options).traced;
+}
+
+/** The findings as analyzed (in the analyzer's order) and the same findings traced, position for position. */
+function analyzedAndTraced(collected: readonly WmiObject[], index: EventIndex, options: AnalyzeWithEventsOptions): { analyzed: Finding[]; traced: Finding[] } {
   const objects = mergeObjects(collected, objectsFromEvents(index.wmiEvents));
-  return traceOrigins(analyzeObjects(objects, { allowlist: options.allowlist }), index, {
+  const analyzed = analyzeObjects(objects, { allowlist: options.allowlist });
+  const traced = traceOrigins(analyzed, index, {
     ...(options.autorecoverMofs ? { autorecoverMofs: options.autorecoverMofs } : {}),
   });
+  return { analyzed, traced };
 }
 
 /** The objects and events of some hosts: every host's, by `hostMatchKey`, all in one part. */
@@ -41,11 +48,7 @@ export function analyzeWithEventsInParts(parts: Iterable<HostsPart>, options: An
   const placed: Array<{ order: FindingOrder; finding: Finding }> = [];
   const strings: StringPool = new Map();
   for (const { collected, index } of parts) {
-    const objects = mergeObjects(collected, objectsFromEvents(index.wmiEvents));
-    const analyzed = analyzeObjects(objects, { allowlist: options.allowlist });
-    const traced = traceOrigins(analyzed, index, {
-      ...(options.autorecoverMofs ? { autorecoverMofs: options.autorecoverMofs } : {}),
-    });
+    const { analyzed, traced } = analyzedAndTraced(collected, index, options);
     traced.forEach((finding, position) => placed.push({ order: findingOrder(analyzed[position]!), finding: shareStrings(finding, strings) }));
   }
   placed.sort((a, b) => compareFindingOrder(a.order, b.order));
