@@ -35,7 +35,7 @@ const SYSMON_CONSUMER_TYPES: Readonly<Record<string, { className: string; proper
   smtp: { className: 'SMTPEventConsumer', property: 'ToLine' },
 };
 
-interface Observation {
+export interface Observation {
   kind: ObjectKind;
   host: string;
   namespace: string;
@@ -49,6 +49,19 @@ interface Observation {
   ref: EventRef;
   loggedUser: string | null;
   creatorSid: string | null;
+}
+
+/** What every observation of one event shares. */
+type ObservationBase = Pick<Observation, 'host' | 'namespace' | 'operation' | 'time' | 'epoch' | 'ref' | 'loggedUser'>;
+
+/**
+ * One object literal, not `{ ...base, kind, … }`: on Node 20's V8 each result of a spread followed
+ * by further properties gets a hidden class of its own, allocated in the old generation, where a
+ * large input's short-lived observations then pile up as garbage only a full collection frees
+ * (docs/PERFORMANCE.md, memory).
+ */
+function observation(base: ObservationBase, kind: ObjectKind, className: string, properties: Record<string, WmiValue>, complete: boolean, creatorSid: string | null): Observation {
+  return { kind, host: base.host, namespace: base.namespace, className, properties, complete, operation: base.operation, time: base.time, epoch: base.epoch, ref: base.ref, loggedUser: base.loggedUser, creatorSid };
 }
 
 interface Accumulated {
@@ -95,7 +108,8 @@ function referenceKey(value: WmiValue | undefined): string {
   return `${path.className}.${name}`.toLowerCase();
 }
 
-function observationsOf(indexed: IndexedEvent): Observation[] {
+/** What one event says about subscription objects (none for an event of another kind). */
+export function observationsOf(indexed: IndexedEvent): Observation[] {
   const { event } = indexed;
   if (isFamilyEvent(event, 'sysmon', 19, 20, 21)) {
     const observation = sysmonObservation(indexed);
@@ -110,17 +124,7 @@ function sysmonObservation({ event, ref, epoch }: IndexedEvent): Observation | n
   const operationText = (data.Operation ?? '').trim().toLowerCase();
   const operation = operationText === 'deleted' ? 'deleted' : operationText === 'created' || operationText === '' ? 'created' : null;
   if (!operation) return null;
-  const base = {
-    host: event.host,
-    namespace: SUBSCRIPTION_NAMESPACE,
-    complete: false,
-    operation,
-    time: event.time,
-    epoch,
-    ref,
-    loggedUser: data.User?.trim() || null,
-    creatorSid: null,
-  } as const;
+  const base: ObservationBase = { host: event.host, namespace: SUBSCRIPTION_NAMESPACE, operation, time: event.time, epoch, ref, loggedUser: data.User?.trim() || null };
   if (event.eventId === 19) {
     const name = sysmonValue(data.Name);
     if (!name) return null;
@@ -129,7 +133,7 @@ function sysmonObservation({ event, ref, epoch }: IndexedEvent): Observation | n
     const eventNamespace = sysmonValue(data.EventNamespace);
     if (query) properties.Query = query;
     if (eventNamespace) properties.EventNamespace = eventNamespace;
-    return { ...base, kind: 'filter', className: '__EventFilter', properties };
+    return observation(base, 'filter', '__EventFilter', properties, false, null);
   }
   if (event.eventId === 20) {
     const name = sysmonValue(data.Name);
@@ -138,12 +142,12 @@ function sysmonObservation({ event, ref, epoch }: IndexedEvent): Observation | n
     const properties: Record<string, WmiValue> = { Name: name };
     const destination = sysmonValue(data.Destination);
     if (type && destination) properties[type.property] = destination;
-    return { ...base, kind: 'consumer', className: type?.className ?? '__EventConsumer', properties };
+    return observation(base, 'consumer', type?.className ?? '__EventConsumer', properties, false, null);
   }
   const filter = sysmonValue(data.Filter);
   const consumer = sysmonValue(data.Consumer);
   if (!filter || !consumer) return null;
-  return { ...base, kind: 'binding', className: '__FilterToConsumerBinding', properties: { Filter: filter, Consumer: consumer } };
+  return observation(base, 'binding', '__FilterToConsumerBinding', { Filter: filter, Consumer: consumer }, false, null);
 }
 
 /** 5861: `CONSUMER` is `Class="Name"`; PossibleCause prints both instances in MOF syntax. */
@@ -157,25 +161,27 @@ function bindingActivityObservations({ event, ref, epoch }: IndexedEvent): Obser
   const filterName = data.ESS?.trim() || stringOf(filterInstance?.properties.Name);
   const consumerClass = consumerRef?.[1] ?? consumerInstance?.className ?? null;
   const consumerName = consumerRef ? consumerRef[2]!.replace(/\\(["\\])/g, '$1') : stringOf(consumerInstance?.properties.Name);
-  const base = { host: event.host, namespace, operation: 'created', time: event.time, epoch, ref, loggedUser: null } as const;
+  const base: ObservationBase = { host: event.host, namespace, operation: 'created', time: event.time, epoch, ref, loggedUser: null };
   const observations: Observation[] = [];
   if (filterName) {
     const { properties, creatorSid } = instanceProperties(filterInstance?.properties, { Name: filterName });
-    observations.push({ ...base, kind: 'filter', className: '__EventFilter', properties, complete: Boolean(filterInstance), creatorSid });
+    observations.push(observation(base, 'filter', '__EventFilter', properties, Boolean(filterInstance), creatorSid));
   }
   if (consumerClass && consumerName) {
     const { properties, creatorSid } = instanceProperties(consumerInstance?.properties, { Name: consumerName });
-    observations.push({ ...base, kind: 'consumer', className: consumerClass, properties, complete: Boolean(consumerInstance), creatorSid });
+    observations.push(observation(base, 'consumer', consumerClass, properties, Boolean(consumerInstance), creatorSid));
   }
   if (filterName && consumerClass && consumerName) {
-    observations.push({
-      ...base,
-      kind: 'binding',
-      className: '__FilterToConsumerBinding',
-      properties: { Filter: pathOf('__EventFilter', filterName), Consumer: pathOf(consumerClass, consumerName) },
-      complete: false,
-      creatorSid: observations[0]?.creatorSid ?? null,
-    });
+    observations.push(
+      observation(
+        base,
+        'binding',
+        '__FilterToConsumerBinding',
+        { Filter: pathOf('__EventFilter', filterName), Consumer: pathOf(consumerClass, consumerName) },
+        false,
+        observations[0]?.creatorSid ?? null,
+      ),
+    );
   }
   return observations;
 }
@@ -185,16 +191,26 @@ function instanceProperties(
   fallback: Record<string, WmiValue>,
 ): { properties: Record<string, WmiValue>; creatorSid: string | null } {
   if (!mof) return { properties: fallback, creatorSid: null };
-  const properties: Record<string, WmiValue> = { ...fallback };
+  const entries: Array<[string, WmiValue]> = Object.entries(fallback);
   let creatorSid: string | null = null;
   for (const [name, value] of Object.entries(mof)) {
     if (name.toLowerCase() === 'creatorsid') {
       creatorSid = Array.isArray(value) ? sidFromByteList(value.filter((item): item is number => typeof item === 'number')) : null;
     } else {
-      properties[name] = value;
+      entries.push([name, value]);
     }
   }
-  return { properties, creatorSid };
+  return { properties: propertiesOf(entries), creatorSid };
+}
+
+/**
+ * A property record from name/value pairs, a later pair winning (as assignment would). Built with
+ * `Object.fromEntries`, not `{ ...a, ...b }` or `{ ...a }` plus assignments: those give every record
+ * a hidden class of its own on Node 20's V8 (allocated in the old generation), and a name such as
+ * `__proto__` stays a property instead of setting the prototype.
+ */
+function propertiesOf(entries: Array<[string, WmiValue]>): Record<string, WmiValue> {
+  return Object.fromEntries(entries) as Record<string, WmiValue>;
 }
 
 function pathOf(className: string, name: string): string {
@@ -231,11 +247,11 @@ function accumulate(byIdentity: Map<string, Accumulated>, observation: Observati
     };
     byIdentity.set(identity, entry);
   } else if (observation.complete && !entry.complete) {
-    entry.object.properties = { ...entry.object.properties, ...observation.properties };
+    entry.object.properties = propertiesOf([...Object.entries(entry.object.properties), ...Object.entries(observation.properties)]);
     entry.object.className = observation.className;
     entry.complete = true;
   } else if (!entry.complete) {
-    entry.object.properties = { ...observation.properties, ...entry.object.properties };
+    entry.object.properties = propertiesOf([...Object.entries(observation.properties), ...Object.entries(entry.object.properties)]);
   }
   const object = entry.object;
   if (observation.operation === 'created') {

@@ -90,14 +90,15 @@ class MofBodyReader {
   ) {}
 
   properties(): Record<string, MofValue> | null {
-    const properties: Record<string, MofValue> = {};
+    // Pairs, made a record at the end: a property named __proto__ stays a property, and records share hidden classes.
+    const properties: Array<[string, MofValue]> = [];
     for (;;) {
       this.skipSpace();
       const ch = this.text[this.position];
       if (ch === undefined) return null;
       if (ch === '}') {
         this.position += 1;
-        return properties;
+        return Object.fromEntries(properties) as Record<string, MofValue>;
       }
       if (ch === '[') {
         this.skipUntil(']');
@@ -111,7 +112,7 @@ class MofBodyReader {
       this.position += 1;
       const value = this.value();
       if (value === undefined) return null;
-      properties[name[0]] = value;
+      properties.push([name[0], value]);
       this.skipSpace();
       if (this.text[this.position] === ';') this.position += 1;
     }

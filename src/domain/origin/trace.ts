@@ -270,7 +270,8 @@ function compiledBy(match: Candidate, index: EventIndex, hostKey: string, create
     if (parentIsCreator && (!found || process.epoch < found.epoch)) found = process;
   }
   if (!found) return null;
-  return { ...match, method: 'mofcomp', process: found, script: null, time: found.time, epoch: found.epoch, mofSource: match };
+  // Written out rather than `{ ...match, … }`, which adds mofSource and so gets a hidden class of its own (see event-objects.ts).
+  return { score: match.score, matchedOn: match.matchedOn, method: 'mofcomp', process: found, script: null, time: found.time, epoch: found.epoch, mofSource: match };
 }
 
 /** Without a content match: the WMI client that ran closest before the logged creation. */

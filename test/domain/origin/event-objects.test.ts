@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { analyzeObjects } from '../../../src/domain/analysis/analyze.js';
 import { parseCollection } from '../../../src/domain/collection.js';
 import { analyzeCollectionsWithEvents } from '../../../src/domain/origin/analyze-with-events.js';
 import { EventIndex } from '../../../src/domain/origin/event-index.js';
-import { objectsFromEvents } from '../../../src/domain/origin/event-objects.js';
+import { objectsFromEvents, observationsOf } from '../../../src/domain/origin/event-objects.js';
 import { mergeObjects } from '../../../src/domain/origin/merge-objects.js';
 import { contentHashOf, type WmiObject } from '../../../src/domain/wmi-object.js';
 import { bindingCreated, consumerCreated, filterCreated } from './support.js';
@@ -131,5 +132,71 @@ describe('live collections with their events', () => {
     const [finding] = analyzeCollectionsWithEvents([collection], { allowlist: [] });
     expect(finding).toMatchObject({ source: 'collection+eventlog', origin: { method: 'mofcomp', autorecover: true } });
     expect(finding!.origin!.evidence[0]!.source).toBe('ENG-CAD-31:events[1]');
+  });
+});
+
+describe('records rebuilt from a large export', () => {
+  // V8's own answer to "do these two objects share a hidden class?". Node 20's V8 gives every result
+  // of `{ ...base, more }` (and of `{ ...a }` grown by assignments) a hidden class of its own,
+  // allocated in the old generation: per event, that garbage grew a 1M-record analysis's old
+  // generation by 12 MB until the next full collection (issue 8).
+  setFlagsFromString('--allow-natives-syntax');
+  const sameHiddenClass = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
+
+  function activity5861(host: string, recordId: number, name: string): Parameters<EventIndex['add']>[0] {
+    return {
+      host,
+      channel: 'Microsoft-Windows-WMI-Activity/Operational',
+      provider: 'Microsoft-Windows-WMI-Activity',
+      eventId: 5861,
+      recordId,
+      time: '2024-01-01T09:00:03.000Z',
+      data: {
+        Namespace: '//./root/subscription',
+        ESS: name,
+        CONSUMER: `CommandLineEventConsumer="${name}"`,
+        PossibleCause: `Binding EventFilter: instance of __EventFilter { CreatorSID = {1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 0, 220, 5, 0, 0}; Name = "${name}"; Query = "${QUERY}"; }; Perm. Consumer: instance of CommandLineEventConsumer { CommandLineTemplate = "cmd.exe /c ${name}"; Name = "${name}"; };`,
+      },
+    };
+  }
+
+  it('share hidden classes across hosts, so short-lived ones die young', () => {
+    const index = new EventIndex();
+    for (let host = 0; host < 3_000; host += 1) {
+      const name = `Upd${host}`;
+      const hostName = `WS${host}.corp.example`;
+      index.add(activity5861(hostName, host, name), 'test');
+      index.add(filterCreated('2024-01-01T09:00:01.000Z', name, QUERY, 'Created', hostName), 'test');
+      index.add(consumerCreated('2024-01-01T09:00:02.000Z', name, `cmd.exe /c ${name}`, 'Created', hostName), 'test');
+      index.add(bindingCreated('2024-01-01T09:00:03.000Z', name, name, 'Created', hostName), 'test');
+    }
+    const firstOfShape = new Map<string, object>();
+    const distinct = new Map<string, number>();
+    const check = (shape: string, value: object) => {
+      const first = firstOfShape.get(shape);
+      if (!first) firstOfShape.set(shape, value);
+      else if (!sameHiddenClass(first, value)) distinct.set(shape, (distinct.get(shape) ?? 0) + 1);
+    };
+    for (const event of index.wmiEvents) {
+      for (const observation of observationsOf(event)) {
+        check(`observation ${event.event.eventId} ${observation.kind}`, observation);
+        check(`observation properties ${event.event.eventId} ${observation.kind}`, observation.properties);
+      }
+    }
+    const objects = objectsFromEvents(index.wmiEvents);
+    expect(objects).toHaveLength(9_000);
+    for (const object of objects) check(`${object.kind} properties`, object.properties);
+    expect(firstOfShape.size).toBe(15);
+    expect(Object.fromEntries(distinct)).toEqual({});
+  });
+
+  it('keep a MOF property named __proto__ as a property', () => {
+    const event = activity5861('WS01.corp.example', 1, 'Upd');
+    event.data.PossibleCause = event.data.PossibleCause!.replace('Name = "Upd"; };', 'Name = "Upd"; __proto__ = {1, 2}; };');
+    const index = indexOf(event);
+    const consumer = objectsFromEvents(index.wmiEvents).find((object) => object.kind === 'consumer')!;
+    expect(Object.getPrototypeOf(consumer.properties)).toBe(Object.prototype);
+    expect(Object.hasOwn(consumer.properties, '__proto__')).toBe(true);
+    expect(consumer.properties.CommandLineTemplate).toBe('cmd.exe /c Upd');
   });
 });
