@@ -300,7 +300,9 @@ export class JobHandlers {
         findings = this.deps.analysis.trace(findings, requireCollection(collection, step));
       }
     });
-    return { ...addressed(doneResult(host, collection, collectionRef, findings, state.failures, this.deps.analysis), findings), audit };
+    const done = addressed(doneResult(host, collection, collectionRef, findings, state.failures, this.deps.analysis), findings);
+    // A literal, not `{ ...done, audit }`: on Node 20's V8 a spread plus a new property gives each host's outcome a hidden class of its own.
+    return { result: done.result, findings: done.findings, audit };
   }
 
   /**
