@@ -1,10 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RetainedAnalysis } from '../../bench/analysis.js';
 import { BENCH_ROOT, runInChild } from '../../bench/support/child.js';
 import { writeDataset } from '../../bench/support/event-datasets.js';
+import { temporaryFolder } from '../support/temporary-folder.js';
 
 /**
  * Peak memory of the offline path must not follow the input (issue 8): the events kept wait on disk
@@ -14,16 +13,10 @@ import { writeDataset } from '../../bench/support/event-datasets.js';
  * whole result takes less heap than its own JSON text.
  */
 describe('offline analysis memory', () => {
-  let dir = '';
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'wmi-hunter-analysis-memory-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const folder = temporaryFolder('wmi-hunter-analysis-memory-');
 
   it('holds neither the events kept while reading nor a copy of each host\'s texts in the findings', async () => {
-    const written = await writeDataset('evtx-dump-jsonl', 100_000, join(dir, 'fleet.jsonl'));
+    const written = await writeDataset('evtx-dump-jsonl', 100_000, join(folder(), 'fleet.jsonl'));
     const retained = await runInChild<RetainedAnalysis>(`${BENCH_ROOT}analysis.ts`, ['--retained', written.path]);
     expect(retained.eventsKept).toBeGreaterThan(2_000);
     expect(retained.findings).toBeGreaterThan(100);

@@ -1,11 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadAllowlist } from '../../src/allowlist/load-allowlist.js';
 import type { Finding } from '../../src/domain/finding.js';
 import { analyzeInputs } from '../../src/ingest/offline-analysis.js';
 import { sourceRecords, writeDataset } from '../../bench/support/event-datasets.js';
+import { temporaryFolder } from '../support/temporary-folder.js';
 
 /**
  * An export of many hosts is traced host by host: the tracer looks up each finding's host's
@@ -24,21 +23,15 @@ function ofCopy(findings: Finding[], copy: number): string {
 }
 
 describe('tracing an export of many hosts', () => {
-  let dir = '';
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'wmi-hunter-many-hosts-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const folder = temporaryFolder('wmi-hunter-many-hosts-');
 
   it('gives each host the findings and origins it gets alone', async () => {
     const allowlist = await loadAllowlist({ files: [] });
     const perCopy = (await sourceRecords('evtx-dump-jsonl')).length;
-    const one = await writeDataset('evtx-dump-jsonl', perCopy, join(dir, 'one.jsonl'));
-    const three = await writeDataset('evtx-dump-jsonl', perCopy * 3, join(dir, 'three.jsonl'));
-    const alone = await analyzeInputs([one.path], { cwd: dir, allowlist });
-    const together = await analyzeInputs([three.path], { cwd: dir, allowlist });
+    const one = await writeDataset('evtx-dump-jsonl', perCopy, join(folder(), 'one.jsonl'));
+    const three = await writeDataset('evtx-dump-jsonl', perCopy * 3, join(folder(), 'three.jsonl'));
+    const alone = await analyzeInputs([one.path], { cwd: folder(), allowlist });
+    const together = await analyzeInputs([three.path], { cwd: folder(), allowlist });
     expect(alone.findings.some((finding) => finding.origin !== null)).toBe(true);
     expect(together.findings).toHaveLength(alone.findings.length * 3);
     // Shuffling changes the order records are read in, never what a host's findings say.

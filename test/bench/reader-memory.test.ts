@@ -1,10 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BENCH_ROOT, runInChild } from '../../bench/support/child.js';
 import { EVENT_FORMATS, writeDataset } from '../../bench/support/event-datasets.js';
 import type { RetainedHeap } from '../../bench/support/retained-heap.js';
+import { temporaryFolder } from '../support/temporary-folder.js';
 
 /**
  * Streaming means memory follows the events kept, not the size of the export. The benchmark found
@@ -12,16 +12,10 @@ import type { RetainedHeap } from '../../bench/support/retained-heap.js';
  * V8); this holds each reader to the rule on a 20,000-record export whose kept events are ~3% of it.
  */
 describe('reader memory on a large export', () => {
-  let dir = '';
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'wmi-hunter-reader-memory-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const folder = temporaryFolder('wmi-hunter-reader-memory-');
 
   it.each(EVENT_FORMATS)('%s: what stays on the heap is a small part of the input', async (format) => {
-    const written = await writeDataset(format, 20_000, join(dir, `${format}.data`));
+    const written = await writeDataset(format, 20_000, join(folder(), `${format}.data`));
     const inputMb = written.bytes / 1024 / 1024;
     const retained = await runInChild<RetainedHeap>(`${BENCH_ROOT}support/retained-heap.ts`, [written.path]);
     expect(retained.eventsKept).toBeGreaterThan(100);
@@ -37,7 +31,7 @@ describe('reader memory on a large export', () => {
       `<Computer>WS${index % 50}.corp.local</Computer></System><EventData><Data Name="ProcessGuid">{5770385f-0000-0000-0000-${String(index).padStart(12, '0')}}</Data>` +
       `<Data Name="ProcessId">${index}</Data><Data Name="Image">C:\\Windows\\System32\\wbem\\WMIC.exe</Data><Data Name="CommandLine">wmic.exe process call create notepad-${index}</Data>` +
       `<Data Name="User">CORP\\ann</Data></EventData><RenderingInfo Culture="en-US"><Message>${message}</Message><Level>Information</Level></RenderingInfo></Event>`;
-    const path = join(dir, 'rendered.xml');
+    const path = join(folder(), 'rendered.xml');
     const events = Array.from({ length: 3_000 }, (_, index) => event(index));
     await writeFile(path, `<Events>\n${events.join('\n')}\n</Events>\n`);
     const inputMb = Buffer.byteLength(events.join('\n')) / 1024 / 1024;

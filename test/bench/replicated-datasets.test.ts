@@ -1,11 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isUsedEvent } from '../../src/domain/origin/relevant-events.js';
 import { detectReader } from '../../src/ingest/formats.js';
 import { readEventsOf } from '../support/read-events.js';
 import { EVENT_FORMATS, writeDataset } from '../../bench/support/event-datasets.js';
+import { temporaryFolder } from '../support/temporary-folder.js';
 
 /**
  * The benchmark's large exports are the real recordings replicated, shuffled and with hosts renamed.
@@ -13,16 +12,10 @@ import { EVENT_FORMATS, writeDataset } from '../../bench/support/event-datasets.
  * speed the benchmark reports is for the same answer.
  */
 describe('the replicated benchmark datasets', () => {
-  let dir = '';
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'wmi-hunter-bench-datasets-'));
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  const folder = temporaryFolder('wmi-hunter-bench-datasets-');
 
   it.each(EVENT_FORMATS)('%s: the fast path keeps exactly what the full parse selects', async (format) => {
-    const written = await writeDataset(format, 3_000, join(dir, `${format}.data`));
+    const written = await writeDataset(format, 3_000, join(folder(), `${format}.data`));
     expect((await detectReader(written.path)).name).toBe(format === 'event-xml' ? 'event-xml' : 'json-lines');
     const full = await readEventsOf(written.path, false);
     const fast = await readEventsOf(written.path, true);
@@ -35,7 +28,7 @@ describe('the replicated benchmark datasets', () => {
   }, 60_000);
 
   it('renames every host per copy and shuffles the copies together', async () => {
-    const written = await writeDataset('flat-jsonl', 3_000, join(dir, 'hosts.jsonl'));
+    const written = await writeDataset('flat-jsonl', 3_000, join(folder(), 'hosts.jsonl'));
     const { events } = await readEventsOf(written.path, false);
     const hosts = new Set(events.map((event) => event.host));
     expect(written.copies).toBe(3);

@@ -1,9 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { sourceRecords, writeDataset } from '../../bench/support/event-datasets.js';
 import { loadAllowlist } from '../../src/allowlist/load-allowlist.js';
 import type { AllowlistEntry } from '../../src/domain/analysis/allowlist.js';
@@ -12,6 +12,7 @@ import { objectsFromCollection } from '../../src/domain/wmi-object.js';
 import { ErrorCode } from '../../src/errors.js';
 import { loadInputs } from '../../src/ingest/input-loader.js';
 import { analyzeInputs } from '../../src/ingest/offline-analysis.js';
+import { temporaryFolder } from '../support/temporary-folder.js';
 
 /**
  * The offline path keeps the events on disk and analyzes one group of hosts at a time. What it
@@ -20,23 +21,19 @@ import { analyzeInputs } from '../../src/ingest/offline-analysis.js';
 const COLLECTIONS = fileURLToPath(new URL('../../samples/collections/', import.meta.url));
 
 describe('offline analysis in groups of hosts', () => {
-  let dir = '';
+  const folder = temporaryFolder('wmi-hunter-offline-');
   let allowlist: AllowlistEntry[];
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'wmi-hunter-offline-'));
     allowlist = await loadAllowlist({ includeDefault: true });
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
   });
 
   it('finds, in the same order, exactly what one pass over an in-memory index finds', async () => {
     const perCopy = (await sourceRecords('evtx-dump-jsonl')).length;
-    const fleet = await writeDataset('evtx-dump-jsonl', perCopy * 12, join(dir, 'fleet.jsonl'));
+    const fleet = await writeDataset('evtx-dump-jsonl', perCopy * 12, join(folder(), 'fleet.jsonl'));
     const inputs = [fleet.path, ...readdirSync(COLLECTIONS).map((name) => join(COLLECTIONS, name))];
-    const inParts = await analyzeInputs(inputs, { cwd: dir, allowlist });
+    const inParts = await analyzeInputs(inputs, { cwd: folder(), allowlist });
 
-    const loaded = await loadInputs(inputs.map((path) => ({ path, fromFolder: false })), { cwd: dir });
+    const loaded = await loadInputs(inputs.map((path) => ({ path, fromFolder: false })), { cwd: folder() });
     const onePass = analyzeWithEvents(loaded.collections.flatMap(({ collection }) => objectsFromCollection(collection)), loaded.index, {
       allowlist,
       autorecoverMofs: loaded.collections.flatMap(({ collection }) => collection.autorecoverMofs),
@@ -49,16 +46,16 @@ describe('offline analysis in groups of hosts', () => {
   }, 60_000);
 
   it('leaves no file behind, also when an input turns out unreadable', async () => {
-    const scratch = await mkdtemp(join(dir, 'tmp-'));
-    const notes = join(dir, 'notes.txt');
+    const scratch = await mkdtemp(join(folder(), 'tmp-'));
+    const notes = join(folder(), 'notes.txt');
     await writeFile(notes, 'not an export\n');
-    const fleet = await writeDataset('evtx-dump-jsonl', 200, join(dir, 'small.jsonl'));
+    const fleet = await writeDataset('evtx-dump-jsonl', 200, join(folder(), 'small.jsonl'));
     const saved = process.env.TMPDIR;
     process.env.TMPDIR = scratch;
     try {
       expect(tmpdir()).toBe(scratch);
-      await analyzeInputs([fleet.path], { cwd: dir, allowlist });
-      await expect(analyzeInputs([fleet.path, notes], { cwd: dir, allowlist })).rejects.toMatchObject({ code: ErrorCode.UnsupportedFormat });
+      await analyzeInputs([fleet.path], { cwd: folder(), allowlist });
+      await expect(analyzeInputs([fleet.path, notes], { cwd: folder(), allowlist })).rejects.toMatchObject({ code: ErrorCode.UnsupportedFormat });
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = saved;

@@ -1,13 +1,13 @@
 import fc from 'fast-check';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventRecordSchema } from '../../../src/domain/event-record.js';
 import { isCodedError, ErrorCode } from '../../../src/errors.js';
 import { readChunk } from '../../../src/ingest/evtx/evtx-chunk.js';
 import { readEvtx } from '../../../src/ingest/evtx/evtx-reader.js';
 import { HEADER_SIZE, sampleChunk, sampleFile } from './evtx-fixtures.js';
+import { temporaryFolder } from '../../support/temporary-folder.js';
 
 /**
  * Hostile input: the real file with bits flipped, cut short, or overwritten with random bytes. The
@@ -18,13 +18,7 @@ const RUNS = Number(process.env.WMI_FUZZ_RUNS ?? 200);
 const original = sampleFile();
 const chunk = sampleChunk();
 
-let dir = '';
-beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'wmi-hunter-evtx-fuzz-'));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const folder = temporaryFolder('wmi-hunter-evtx-fuzz-');
 
 function checkItems(items: Array<{ record: unknown } | { problem: { position: string; message: string } }>): void {
   for (const item of items) {
@@ -38,7 +32,7 @@ function checkItems(items: Array<{ record: unknown } | { problem: { position: st
 }
 
 async function readFileBytes(bytes: Buffer) {
-  const path = join(dir, 'fuzz.evtx');
+  const path = join(folder(), 'fuzz.evtx');
   await writeFile(path, bytes);
   const items = [];
   for await (const item of readEvtx(path)) items.push(item);
