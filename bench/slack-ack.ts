@@ -27,6 +27,12 @@
  *
  *   npx tsx bench/slack-ack.ts        (SLACK_ACK_BURSTS=6  SLACK_ACK_BURST_SIZE=100)
  *   SLACK_ACK_RECEIVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npx tsx bench/slack-ack.ts   (profile the receiver)
+ *   SLACK_ACK_JIT=1 SLACK_ACK_BURSTS=40 npx tsx bench/slack-ack.ts   (V8's optimizing compiles per burst)
+ *
+ * With SLACK_ACK_JIT=1 both servers run with V8's `--trace-opt`, and the result gains `jit`: per
+ * burst (the burst and the pause after it), how many functions TurboFan compiled and the ms it took,
+ * most of it on V8's helper threads, which share the two cores with the event loop, Redis and the
+ * load generator. Tracing slows the servers a little: read its latencies apart from the standard run.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -70,8 +76,18 @@ export interface SlackAckBenchResult {
   floorLoopCpuMsPerRequest: number;
   queuedAcks: number;
   hostJobsInRedis: number;
+  /**
+   * Under SLACK_ACK_JIT only: TurboFan's compiles while each server started (until it listened, and
+   * the receiver loaded its engine) and per burst (the burst and the pause after it).
+   */
+  jit?: { receiver: JitCompiles; floor: JitCompiles };
   redisVersion: string;
   target: { p99MsAtMost: number; met: boolean };
+}
+
+export interface JitCompiles {
+  startup: { compiles: number; ms: number };
+  perBurst: Array<{ compiles: number; ms: number }>;
 }
 
 function stats(values: number[]): AckStats {
@@ -174,11 +190,14 @@ interface ServerChild {
   cpuMs(): number;
   /** The same for its main thread (the event loop). */
   loopCpuMs(): number;
+  /** TurboFan compiles finished so far and the ms they took (counted only under SLACK_ACK_JIT). */
+  jit: { compiles: number; ms: number };
   stop(): Promise<void>;
 }
 
-async function startServerChild(args: string[]): Promise<ServerChild> {
+async function startServerChild(args: string[], traceJit: boolean): Promise<ServerChild> {
   const nodeArgs = (process.env.SLACK_ACK_RECEIVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  if (traceJit) nodeArgs.push('--trace-opt');
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', SELF, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -187,11 +206,19 @@ async function startServerChild(args: string[]): Promise<ServerChild> {
     await exited;
   };
   try {
+    const jit = { compiles: 0, ms: 0 };
     const url = await new Promise<URL>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', (line) => resolve(new URL(line.trim())));
+      // V8's traces (node flags above) share stdout with the URL line the server prints.
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        const compiled = TURBOFAN_COMPILED.exec(line);
+        if (compiled) {
+          jit.compiles += 1;
+          jit.ms += Number(compiled[1]) + Number(compiled[2]) + Number(compiled[3]);
+        } else if (line.startsWith('http://')) resolve(new URL(line.trim()));
+      });
       child.once('exit', (code) => reject(new Error(`the server process (${args[0]}) exited with ${code} before listening`)));
     });
-    return { url, stop, cpuMs: () => processCpuMs(`/proc/${child.pid!}/stat`), loopCpuMs: () => processCpuMs(`/proc/${child.pid!}/task/${child.pid!}/stat`) };
+    return { url, stop, jit, cpuMs: () => processCpuMs(`/proc/${child.pid!}/stat`), loopCpuMs: () => processCpuMs(`/proc/${child.pid!}/task/${child.pid!}/stat`) };
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
@@ -202,6 +229,9 @@ async function startServerChild(args: string[]): Promise<ServerChild> {
  * utime + stime in ms, fields 14 and 15 of /proc/<pid>/stat (the process) or /proc/<pid>/task/<tid>/stat
  * (one thread), in clock ticks of 10 ms (NaN without /proc).
  */
+/** `--trace-opt`'s line for a finished compile: its three phases (prepare, execute, finalize) in ms. */
+const TURBOFAN_COMPILED = /^\[completed compiling .*\(target TURBOFAN\) - took ([\d.]+), ([\d.]+), ([\d.]+) ms\]/;
+
 function processCpuMs(statPath: string): number {
   let stat: string;
   try {
@@ -219,13 +249,15 @@ async function sendBursts(
   bursts: number,
   burstSize: number,
   tag: string,
-): Promise<{ perBurst: number[][]; acks: Ack[]; laterCpuMsPerRequest: number; laterLoopCpuMsPerRequest: number }> {
+): Promise<{ perBurst: number[][]; acks: Ack[]; laterCpuMsPerRequest: number; laterLoopCpuMsPerRequest: number; jit: JitCompiles }> {
   const { url } = server;
   let cpuAfterFirst = server.cpuMs();
   let loopCpuAfterFirst = server.loopCpuMs();
   const perBurst: number[][] = [];
   const all: Ack[] = [];
+  const jit: JitCompiles = { startup: { compiles: server.jit.compiles, ms: round(server.jit.ms, 1) }, perBurst: [] };
   for (let burst = 0; burst < bursts; burst += 1) {
+    const jitBefore = { ...server.jit };
     const requests = Array.from({ length: burstSize }, (_, index) => slashCommandBytes(url, `${tag}-${burst}-${index}`));
     const acks = await Promise.all(requests.map((bytes) => sendOnFreshConnection(url, bytes)));
     for (const ack of acks) {
@@ -234,6 +266,7 @@ async function sendBursts(
     all.push(...acks);
     perBurst.push(acks.map((ack) => ack.ms));
     await new Promise((resolve) => setTimeout(resolve, 300));
+    jit.perBurst.push({ compiles: server.jit.compiles - jitBefore.compiles, ms: round(server.jit.ms - jitBefore.ms, 1) });
     if (burst === 0) {
       cpuAfterFirst = server.cpuMs();
       loopCpuAfterFirst = server.loopCpuMs();
@@ -245,25 +278,27 @@ async function sendBursts(
     acks: all,
     laterCpuMsPerRequest: round((server.cpuMs() - cpuAfterFirst) / laterRequests, 3),
     laterLoopCpuMsPerRequest: round((server.loopCpuMs() - loopCpuAfterFirst) / laterRequests, 3),
+    jit,
   };
 }
 
-export async function runSlackAckBench(options: { bursts?: number; burstSize?: number } = {}): Promise<SlackAckBenchResult> {
+export async function runSlackAckBench(options: { bursts?: number; burstSize?: number; traceJit?: boolean } = {}): Promise<SlackAckBenchResult> {
   const bursts = options.bursts ?? Number(process.env.SLACK_ACK_BURSTS ?? 6);
+  const traceJit = options.traceJit ?? Boolean(process.env.SLACK_ACK_JIT);
   const burstSize = options.burstSize ?? Number(process.env.SLACK_ACK_BURST_SIZE ?? 100);
   const redis = await startRedis();
   const evidenceDir = await mkdtemp(join(tmpdir(), 'wmi-hunter-bench-slack-'));
   const prefix = 'bench-slack';
   const children: ServerChild[] = [];
   try {
-    const floorServer = await startServerChild(['--serve-floor']);
+    const floorServer = await startServerChild(['--serve-floor'], traceJit);
     children.push(floorServer);
     const floor = await sendBursts(floorServer, bursts, burstSize, 'floor');
     await floorServer.stop();
 
-    const receiver = await startServerChild(['--serve', redis.url, prefix, evidenceDir]);
+    const receiver = await startServerChild(['--serve', redis.url, prefix, evidenceDir], traceJit);
     children.push(receiver);
-    const { perBurst, acks, laterCpuMsPerRequest, laterLoopCpuMsPerRequest } = await sendBursts(receiver, bursts, burstSize, 'ack');
+    const { perBurst, acks, laterCpuMsPerRequest, laterLoopCpuMsPerRequest, jit } = await sendBursts(receiver, bursts, burstSize, 'ack');
     const queuedAcks = acks.filter((ack) => /hunt \*TH-WMI-\d{8}-\d+\* queued/.test(ack.text)).length;
     const check = new Redis(redis.url);
     const hostJobsInRedis = (await check.zcard(`${prefix}:q:hunt:prioritized`)) + (await check.llen(`${prefix}:q:hunt:wait`));
@@ -287,6 +322,7 @@ export async function runSlackAckBench(options: { bursts?: number; burstSize?: n
       queuedAcks,
       hostJobsInRedis,
       redisVersion: redis.version,
+      ...(traceJit ? { jit: { receiver: jit, floor: floor.jit } } : {}),
       target: { p99MsAtMost: 50, met: laterStats.p99Ms <= 50 && queuedAcks === bursts * burstSize && hostJobsInRedis === queuedAcks },
     };
   } finally {

@@ -59,6 +59,18 @@ describe.skipIf(!pwsh || !redisServer)('the benchmarks at a tiny size', () => {
     expect(slackAck.hostJobsInRedis).toBe(10);
   }, 120_000);
 
+  it('counts the servers\' TurboFan compiles per burst when asked, and still finds their URLs among V8\'s trace lines', async () => {
+    const traced = await runSlackAckBench({ bursts: 2, burstSize: 5, traceJit: true });
+    expect(traced.queuedAcks).toBe(10);
+    for (const server of [traced.jit!.receiver, traced.jit!.floor]) {
+      expect(server.perBurst).toHaveLength(2);
+      for (const burst of server.perBurst) expect(burst.ms >= 0 && Number.isInteger(burst.compiles)).toBe(true);
+    }
+    // Loading the engine (playbooks, schemas) before listening is hot enough to be compiled.
+    expect(traced.jit!.receiver.startup.compiles).toBeGreaterThan(0);
+    expect(slackAck.jit).toBeUndefined();
+  }, 120_000);
+
   it('runs the EVTX reader benchmark', async () => {
     evtx = await runPrintingJson<EvtxBenchResult>(`${BENCH_ROOT}evtx.ts`, { EVTX_BENCH_MB: '1' });
     expect(evtx.records).toBeGreaterThan(0);
