@@ -18,7 +18,8 @@
  * Every ack must say the hunt was queued, and afterwards the queue in Redis must hold exactly one
  * host job per ack. The first burst (cold JIT, connections to Redis warming) is reported apart. The
  * same bursts are first sent to a bare node:http server (the floor), so the receiver's own share can
- * be told from the machine's. Each server's CPU time per request in the later bursts (user + system,
+ * be told from the machine's, and then to the issue's yardstick: a plain Bolt app whose `/wmi`
+ * handler adds one BullMQ job before it acknowledges, on the same Redis. Each server's CPU time per request in the later bursts (user + system,
  * from /proc, 10 ms ticks, the post-ack work and the pauses between bursts included) is reported
  * too: on a machine shared with other benchmarks it drifts much less than latency does. It is given
  * twice: for the whole process (V8's compiler and GC helper threads included) and for its main
@@ -74,6 +75,11 @@ export interface SlackAckBenchResult {
   /** The same for the process's main thread alone (its event loop). */
   receiverLoopCpuMsPerRequest: number;
   floorLoopCpuMsPerRequest: number;
+  /**
+   * The same bursts to a plain Bolt app (its own HTTP receiver) whose `/wmi` handler adds one BullMQ
+   * job and then acknowledges: what the service is measured against in the issue (85–110 ms there).
+   */
+  plainBolt: { firstBurst: AckStats; laterBursts: AckStats; perBurst: AckStats[]; cpuMsPerRequest: number; loopCpuMsPerRequest: number; queuedAcks: number; jobsInRedis: number };
   queuedAcks: number;
   hostJobsInRedis: number;
   /**
@@ -296,12 +302,18 @@ export async function runSlackAckBench(options: { bursts?: number; burstSize?: n
     const floor = await sendBursts(floorServer, bursts, burstSize, 'floor');
     await floorServer.stop();
 
+    const plainBoltServer = await startServerChild(['--serve-plain-bolt', redis.url, prefix], traceJit);
+    children.push(plainBoltServer);
+    const plain = await sendBursts(plainBoltServer, bursts, burstSize, 'plain');
+    await plainBoltServer.stop();
+
     const receiver = await startServerChild(['--serve', redis.url, prefix, evidenceDir], traceJit);
     children.push(receiver);
     const { perBurst, acks, laterCpuMsPerRequest, laterLoopCpuMsPerRequest, jit } = await sendBursts(receiver, bursts, burstSize, 'ack');
     const queuedAcks = acks.filter((ack) => /hunt \*TH-WMI-\d{8}-\d+\* queued/.test(ack.text)).length;
     const check = new Redis(redis.url);
     const hostJobsInRedis = (await check.zcard(`${prefix}:q:hunt:prioritized`)) + (await check.llen(`${prefix}:q:hunt:wait`));
+    const plainJobsInRedis = await check.llen(`${prefix}:${PLAIN_BOLT_QUEUE}:wait`);
     check.disconnect();
     const laterStats = stats(perBurst.length > 1 ? perBurst.slice(1).flat() : perBurst[0]!);
     const floorLater = stats(floor.perBurst.length > 1 ? floor.perBurst.slice(1).flat() : floor.perBurst[0]!);
@@ -319,6 +331,15 @@ export async function runSlackAckBench(options: { bursts?: number; burstSize?: n
       floorCpuMsPerRequest: floor.laterCpuMsPerRequest,
       receiverLoopCpuMsPerRequest: laterLoopCpuMsPerRequest,
       floorLoopCpuMsPerRequest: floor.laterLoopCpuMsPerRequest,
+      plainBolt: {
+        firstBurst: stats(plain.perBurst[0]!),
+        laterBursts: stats(plain.perBurst.length > 1 ? plain.perBurst.slice(1).flat() : plain.perBurst[0]!),
+        perBurst: plain.perBurst.map(stats),
+        cpuMsPerRequest: plain.laterCpuMsPerRequest,
+        loopCpuMsPerRequest: plain.laterLoopCpuMsPerRequest,
+        queuedAcks: plain.acks.filter((ack) => /^\{"response_type":"ephemeral","text":"hunt \*\d+\* queued"/.test(ack.text)).length,
+        jobsInRedis: plainJobsInRedis,
+      },
       queuedAcks,
       hostJobsInRedis,
       redisVersion: redis.version,
@@ -349,11 +370,48 @@ async function serveFloor(): Promise<void> {
 /** Listens on loopback, prints the events URL for the parent, and closes when stdin closes. */
 async function serveUntilStdinCloses(server: import('node:http').Server): Promise<void> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address() as import('node:net').AddressInfo;
-  process.stdout.write(`http://127.0.0.1:${address.port}/slack/events\n`);
+  announce(server);
   await untilStdinCloses();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
+/** Prints the events URL of a listening server for the parent. */
+function announce(server: import('node:http').Server): void {
+  const address = server.address() as import('node:net').AddressInfo;
+  process.stdout.write(`http://127.0.0.1:${address.port}/slack/events\n`);
+}
+
+const PLAIN_BOLT_QUEUE = 'plain-bolt-hunt';
+
+/**
+ * The issue's yardstick: a plain Bolt app on its default HTTP receiver, in its own process, whose
+ * `/wmi` handler adds one BullMQ job and then acknowledges with the job's id (or says it was not
+ * queued). No replay guard, no hunt record, no audit entry: only what such a handler does.
+ */
+async function servePlainBolt(redisUrl: string, prefix: string): Promise<void> {
+  const [{ App, LogLevel }, { Queue }, { startFakeSlack }, { TEST_SIGNING_SECRET }] = await Promise.all([
+    import('@slack/bolt'),
+    import('bullmq'),
+    import('../test/support/fake-slack.js'),
+    import('../test/support/slack-signing.js'),
+  ]);
+  const fake = await startFakeSlack();
+  const queue = new Queue(PLAIN_BOLT_QUEUE, { connection: { url: redisUrl, maxRetriesPerRequest: null }, prefix });
+  const app = new App({ token: 'xoxb-bench-not-a-real-token', signingSecret: TEST_SIGNING_SECRET, logLevel: LogLevel.ERROR, clientOptions: { slackApiUrl: fake.apiUrl } });
+  app.command('/wmi', async ({ command, ack }) => {
+    try {
+      const job = await queue.add('host', { host: command.text.trim().split(/\s+/)[1] ?? '', user: command.user_id, channel: command.channel_id });
+      await ack({ response_type: 'ephemeral', text: `hunt *${job.id}* queued` });
+    } catch (error) {
+      await ack({ response_type: 'ephemeral', text: `hunt *not* queued: ${(error as Error).message}` });
+    }
+  });
+  announce((await app.start(0)) as import('node:http').Server);
+  await untilStdinCloses();
+  await app.stop();
+  await queue.close();
+  await fake.stop();
 }
 
 function untilStdinCloses(): Promise<void> {
@@ -408,6 +466,9 @@ if (isEntryPoint(import.meta.url)) {
   const [flag, redisUrl, prefix, evidenceDir] = process.argv.slice(2);
   if (flag === '--serve') {
     await serve(redisUrl!, prefix!, evidenceDir!);
+    process.exit(0);
+  } else if (flag === '--serve-plain-bolt') {
+    await servePlainBolt(redisUrl!, prefix!);
     process.exit(0);
   } else if (flag === '--serve-floor') {
     await serveFloor();

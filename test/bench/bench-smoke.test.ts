@@ -57,6 +57,7 @@ describe.skipIf(!pwsh || !redisServer)('the benchmarks at a tiny size', () => {
     slackAck = await runSlackAckBench({ bursts: 2, burstSize: 5 });
     expect(slackAck.queuedAcks).toBe(10);
     expect(slackAck.hostJobsInRedis).toBe(10);
+    expect(slackAck.plainBolt).toMatchObject({ queuedAcks: 10, jobsInRedis: 10 });
   }, 120_000);
 
   it('counts the servers\' TurboFan compiles per burst when asked, and still finds their URLs among V8\'s trace lines', async () => {
