@@ -19,18 +19,18 @@
  * host job per ack. The first burst (cold JIT, connections to Redis warming) is reported apart. The
  * same bursts are first sent to a bare node:http server (the floor), so the receiver's own share can
  * be told from the machine's, and then to the issue's yardstick: a plain Bolt app whose `/wmi`
- * handler adds one BullMQ job before it acknowledges, on the same Redis. Each server's CPU time per request in the later bursts (user + system,
- * from /proc, 10 ms ticks, the post-ack work and the pauses between bursts included) is reported
- * too: on a machine shared with other benchmarks it drifts much less than latency does. It is given
- * twice: for the whole process (V8's compiler and GC helper threads included) and for its main
- * thread alone, the event loop that serves every request of a burst one after the other, which is
- * what a burst's last acknowledgement waits for.
+ * handler adds one BullMQ job before it acknowledges, on the same Redis. Each server's CPU time per
+ * request in the later bursts (user + system, from /proc, 10 ms ticks, the post-ack work and the
+ * pauses between bursts included) is reported too: on a machine shared with other benchmarks it
+ * drifts much less than latency does. It is given twice: for the whole process (V8's compiler and
+ * GC helper threads included) and for its main thread alone, the event loop that serves every
+ * request of a burst one after the other, which is what a burst's last acknowledgement waits for.
  *
  *   npx tsx bench/slack-ack.ts        (SLACK_ACK_BURSTS=6  SLACK_ACK_BURST_SIZE=100)
  *   SLACK_ACK_RECEIVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" npx tsx bench/slack-ack.ts   (profile the receiver)
  *   SLACK_ACK_JIT=1 SLACK_ACK_BURSTS=40 npx tsx bench/slack-ack.ts   (V8's optimizing compiles per burst)
  *
- * With SLACK_ACK_JIT=1 both servers run with V8's `--trace-opt`, and the result gains `jit`: per
+ * With SLACK_ACK_JIT=1 every server runs with V8's `--trace-opt`, and the result gains `jit`: per
  * burst (the burst and the pause after it), how many functions TurboFan compiled and the ms it took,
  * most of it on V8's helper threads, which share the two cores with the event loop, Redis and the
  * load generator. Tracing slows the servers a little: read its latencies apart from the standard run.
@@ -86,7 +86,7 @@ export interface SlackAckBenchResult {
    * Under SLACK_ACK_JIT only: TurboFan's compiles while each server started (until it listened, and
    * the receiver loaded its engine) and per burst (the burst and the pause after it).
    */
-  jit?: { receiver: JitCompiles; floor: JitCompiles };
+  jit?: { receiver: JitCompiles; floor: JitCompiles; plainBolt: JitCompiles };
   redisVersion: string;
   target: { p99MsAtMost: number; met: boolean };
 }
@@ -231,13 +231,13 @@ async function startServerChild(args: string[], traceJit: boolean): Promise<Serv
   }
 }
 
+/** `--trace-opt`'s line for a finished compile: its three phases (prepare, execute, finalize) in ms. */
+const TURBOFAN_COMPILED = /^\[completed compiling .*\(target TURBOFAN\) - took ([\d.]+), ([\d.]+), ([\d.]+) ms\]/;
+
 /**
  * utime + stime in ms, fields 14 and 15 of /proc/<pid>/stat (the process) or /proc/<pid>/task/<tid>/stat
  * (one thread), in clock ticks of 10 ms (NaN without /proc).
  */
-/** `--trace-opt`'s line for a finished compile: its three phases (prepare, execute, finalize) in ms. */
-const TURBOFAN_COMPILED = /^\[completed compiling .*\(target TURBOFAN\) - took ([\d.]+), ([\d.]+), ([\d.]+) ms\]/;
-
 function processCpuMs(statPath: string): number {
   let stat: string;
   try {
@@ -343,7 +343,7 @@ export async function runSlackAckBench(options: { bursts?: number; burstSize?: n
       queuedAcks,
       hostJobsInRedis,
       redisVersion: redis.version,
-      ...(traceJit ? { jit: { receiver: jit, floor: floor.jit } } : {}),
+      ...(traceJit ? { jit: { receiver: jit, floor: floor.jit, plainBolt: plain.jit } } : {}),
       target: { p99MsAtMost: 50, met: laterStats.p99Ms <= 50 && queuedAcks === bursts * burstSize && hostJobsInRedis === queuedAcks },
     };
   } finally {

@@ -63,7 +63,7 @@ describe.skipIf(!pwsh || !redisServer)('the benchmarks at a tiny size', () => {
   it('counts the servers\' TurboFan compiles per burst when asked, and still finds their URLs among V8\'s trace lines', async () => {
     const traced = await runSlackAckBench({ bursts: 2, burstSize: 5, traceJit: true });
     expect(traced.queuedAcks).toBe(10);
-    for (const server of [traced.jit!.receiver, traced.jit!.floor]) {
+    for (const server of [traced.jit!.receiver, traced.jit!.floor, traced.jit!.plainBolt]) {
       expect(server.perBurst).toHaveLength(2);
       for (const burst of server.perBurst) expect(burst.ms >= 0 && Number.isInteger(burst.compiles)).toBe(true);
     }
