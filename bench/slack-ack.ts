@@ -100,6 +100,11 @@ function stats(values: number[]): AckStats {
   return { requests: values.length, p50Ms: round(percentile(values, 50), 1), p99Ms: round(percentile(values, 99), 1), maxMs: round(Math.max(...values), 1) };
 }
 
+/** The bursts after the first together (the first alone when it is the only one). */
+function laterBurstStats(perBurst: number[][]): AckStats {
+  return stats(perBurst.length > 1 ? perBurst.slice(1).flat() : perBurst[0]!);
+}
+
 interface Ack {
   ms: number;
   status: number;
@@ -315,8 +320,8 @@ export async function runSlackAckBench(options: { bursts?: number; burstSize?: n
     const hostJobsInRedis = (await check.zcard(`${prefix}:q:hunt:prioritized`)) + (await check.llen(`${prefix}:q:hunt:wait`));
     const plainJobsInRedis = await check.llen(`${prefix}:${PLAIN_BOLT_QUEUE}:wait`);
     check.disconnect();
-    const laterStats = stats(perBurst.length > 1 ? perBurst.slice(1).flat() : perBurst[0]!);
-    const floorLater = stats(floor.perBurst.length > 1 ? floor.perBurst.slice(1).flat() : floor.perBurst[0]!);
+    const laterStats = laterBurstStats(perBurst);
+    const floorLater = laterBurstStats(floor.perBurst);
     return {
       burstSize,
       bursts,
@@ -333,7 +338,7 @@ export async function runSlackAckBench(options: { bursts?: number; burstSize?: n
       floorLoopCpuMsPerRequest: floor.laterLoopCpuMsPerRequest,
       plainBolt: {
         firstBurst: stats(plain.perBurst[0]!),
-        laterBursts: stats(plain.perBurst.length > 1 ? plain.perBurst.slice(1).flat() : plain.perBurst[0]!),
+        laterBursts: laterBurstStats(plain.perBurst),
         perBurst: plain.perBurst.map(stats),
         cpuMsPerRequest: plain.laterCpuMsPerRequest,
         loopCpuMsPerRequest: plain.laterLoopCpuMsPerRequest,
